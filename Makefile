@@ -45,7 +45,7 @@ package:
 	mkdir -p dist/plsgate
 	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/plsgate/plsgate .
 	cp host.json dist/plsgate/
-	cp -r functions dist/plsgate/
+	cp -r functions/* dist/plsgate/   # the host wants each function folder at the app root
 	cp examples/policies/webpubsub.yaml dist/plsgate/policy.yaml
 	$(GO) run ./internal/tools/zipdir dist/plsgate dist/plsgate.zip
 	@ls -l dist/plsgate/plsgate dist/plsgate.zip
