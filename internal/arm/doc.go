@@ -1,0 +1,30 @@
+// Package arm is plsgate's only door to Azure Resource Manager.
+//
+// It owns:
+//   - the domain types plsgate reasons about (PrivateLinkService, Connection,
+//     PrivateEndpoint, SharedPrivateLinkResource), mapped from the SDK models;
+//   - three small consumer-side interfaces (PrivateLinkServices, PrivateEndpoints,
+//     SharedPrivateLinks) listing only the operations plsgate calls, so tests pass
+//     fakes and the reconciler never sees an SDK type;
+//   - *Client, their implementation on resourcemanager/network/armnetwork/v7 and
+//     resourcemanager/webpubsub/armwebpubsub, with one ClientFactory per
+//     subscription built lazily and cached (SDK clients are bound to a subscription);
+//   - credentials (managed identity in Azure, DefaultAzureCredential elsewhere,
+//     StaticToken for the local emulator), ARM_ENDPOINT via cloud.Configuration;
+//   - resource-ID helpers (azcore's arm.ParseResourceID, compared case-insensitively)
+//   - error classification for the reconciler (IsRetryable, IsNotFound, ...);
+//   - Operations, the one list of every ARM operation plsgate calls, with the
+//     RBAC action each needs (the infra least-privilege role is checked against it).
+//
+// It must not:
+//   - decide anything (policy) or remember anything (store): it reads and writes ARM;
+//   - create private endpoint connections: UpdateConnection always targets an
+//     existing connection by name (a PUT on an unknown name makes ARM answer
+//     400 PrivateEndpointConnectionCannotBeCreatedByServiceProvider);
+//   - rely on ARM ETags: the connection PUT declares no If-Match, callers re-read;
+//   - call any ARM operation missing from Operations (a test enforces it), nor
+//     let the SDK register resource providers on its own (that is a write plsgate
+//     has no permission for);
+//   - send a bearer token over plain HTTP anywhere but to a loopback emulator;
+//   - log tokens.
+package arm

@@ -1,0 +1,89 @@
+package arm
+
+import (
+	"context"
+	"iter"
+)
+
+// Connection status values seen on private endpoint connections. ARM declares the
+// field as a free string: compare with strings.EqualFold and keep unknown values.
+const (
+	StatusPending      = "Pending"
+	StatusApproved     = "Approved"
+	StatusRejected     = "Rejected"
+	StatusDisconnected = "Disconnected"
+	StatusRemoved      = "Removed"
+)
+
+// PrivateLinkService is a private link service with the connections ARM returned
+// with it (GET includes properties.privateEndpointConnections).
+type PrivateLinkService struct {
+	ID, Name, SubscriptionID, ResourceGroup, Location, Alias string
+	Tags                                                     map[string]string
+	Visibility, AutoApproval                                 []string // subscription IDs; "*" = anyone
+	Fqdns                                                    []string
+	Connections                                              []Connection
+}
+
+// Connection is one private endpoint connection on a private link service.
+type Connection struct {
+	ID, Name                                   string
+	PrivateEndpointID, PrivateEndpointLocation string
+	Status, Description, ActionsRequired       string // Status: Pending|Approved|Rejected|Disconnected|Removed (free string)
+	LinkIdentifier, ProvisioningState, ETag    string
+}
+
+// ConnectionUpdate is the state to write on an existing connection.
+// PrivateEndpointID must be the connection's current private endpoint (from the
+// read that led to the decision): ARM expects it in the PUT body.
+// Description is written as given ("" clears it): pass the current description
+// to keep it. ActionsRequired is sent only when not empty.
+type ConnectionUpdate struct {
+	Name, PrivateEndpointID, Status, Description string
+	ActionsRequired                              string // optional
+}
+
+// PrivateEndpoint is a consumer's private endpoint, read to find the private link
+// services it asks to connect to.
+type PrivateEndpoint struct {
+	ID, SubscriptionID, Location string
+	// TargetIDs are the private link service IDs (as ARM spelled them) named by
+	// privateLinkServiceConnections and manualPrivateLinkServiceConnections.
+	// Targets of other types (storage accounts, ...) are left out.
+	TargetIDs []string
+}
+
+// SharedPrivateLinkResource is a Web PubSub shared private link resource: Web
+// PubSub's own request for a private endpoint to a private link resource.
+type SharedPrivateLinkResource struct {
+	ID, Name, WebPubSubID, PrivateLinkResourceID, GroupID, RequestMessage, Status, ProvisioningState string
+	Fqdns                                                                                            []string
+}
+
+// PrivateLinkServices is what plsgate does with private link services.
+type PrivateLinkServices interface {
+	GetPrivateLinkService(ctx context.Context, plsID string) (*PrivateLinkService, error)
+	// Pages stream one ARM page at a time (memory does not grow with the number of PLSs).
+	ListPrivateLinkServices(ctx context.Context, subscriptionID string) iter.Seq2[[]*PrivateLinkService, error]
+	ListPrivateLinkServicesByResourceGroup(ctx context.Context, subscriptionID, resourceGroup string) iter.Seq2[[]*PrivateLinkService, error]
+	GetConnection(ctx context.Context, plsID, connectionName string) (*Connection, error)
+	UpdateConnection(ctx context.Context, plsID string, u ConnectionUpdate) (*Connection, error)
+}
+
+// PrivateEndpoints is what plsgate does with private endpoints.
+type PrivateEndpoints interface {
+	GetPrivateEndpoint(ctx context.Context, id string) (*PrivateEndpoint, error)
+}
+
+// SharedPrivateLinks is what plsgate does with Web PubSub shared private link resources.
+type SharedPrivateLinks interface {
+	ListSharedPrivateLinkResources(ctx context.Context, webPubSubID string) ([]SharedPrivateLinkResource, error)
+	GetSharedPrivateLinkResource(ctx context.Context, id string) (*SharedPrivateLinkResource, error)
+}
+
+// Compile-time proof that *Client implements the three interfaces.
+var (
+	_ PrivateLinkServices = (*Client)(nil)
+	_ PrivateEndpoints    = (*Client)(nil)
+	_ SharedPrivateLinks  = (*Client)(nil)
+)

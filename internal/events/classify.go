@@ -1,0 +1,388 @@
+package events
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/messaging/eventgrid/azsystemevents"
+
+	"github.com/plsgate/plsgate/internal/arm"
+)
+
+// Kind says what a relevant event asks the caller to do.
+type Kind int
+
+const (
+	// Irrelevant: acknowledge, no ARM or Table call.
+	Irrelevant Kind = iota
+	// PLSChanged: a write/action/delete succeeded on a private link service or
+	// one of its connections: reconcile Hint.PLSIDs.
+	PLSChanged
+	// PLSNotification: Azure Resource Notifications sent a private link
+	// service's body: reconcile Hint.PLSIDs unless Hint.HasPending is false.
+	PLSNotification
+	// PrivateEndpointWritten: a private endpoint was written in a watched
+	// subscription: read Hint.PrivateEndpointID (1 ARM GET) and reconcile its
+	// targets that Classifier.InScope accepts.
+	PrivateEndpointWritten
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Irrelevant:
+		return "irrelevant"
+	case PLSChanged:
+		return "pls-changed"
+	case PLSNotification:
+		return "pls-notification"
+	case PrivateEndpointWritten:
+		return "private-endpoint-written"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Hint is what an event tells plsgate. Events are hints: the caller re-reads
+// ARM before deciding anything.
+type Hint struct {
+	EventID, EventType, Subject string
+	Schema                      string // SchemaEventGrid | SchemaCloudEvents
+	Kind                        Kind
+	// PLSIDs are the normalized (arm.NormalizeID) private link service IDs to
+	// reconcile; connection IDs are reduced to their service.
+	PLSIDs []string
+	// PrivateEndpointID is set for PrivateEndpointWritten (as the event spelled it).
+	PrivateEndpointID string
+	// HasPending is set from a Resource Notifications body: false means no
+	// connection of the service is Pending, so the caller may skip the reconcile.
+	// nil when the event does not say.
+	HasPending *bool
+	// Why is one line for the debug log: why the event is relevant or not.
+	Why string
+}
+
+// Scope limits which private link services plsgate manages (SCOPE_SUBSCRIPTIONS
+// and SCOPE_PLS_IDS, a union). Both empty = everything.
+type Scope struct {
+	Subscriptions []string
+	PLSIDs        []string
+}
+
+// Classifier maps events to hints. It is immutable and safe for concurrent use.
+type Classifier struct {
+	all     bool
+	subs    map[string]bool // lower-case subscription IDs of SCOPE_SUBSCRIPTIONS
+	plsIDs  map[string]bool // normalized SCOPE_PLS_IDS
+	watched map[string]bool // subs ∪ the subscriptions of plsIDs
+}
+
+// NewClassifier returns a Classifier for s.
+func NewClassifier(s Scope) *Classifier {
+	c := &Classifier{subs: map[string]bool{}, plsIDs: map[string]bool{}, watched: map[string]bool{}}
+	for _, sub := range s.Subscriptions {
+		if sub = strings.ToLower(strings.TrimSpace(sub)); sub != "" {
+			c.subs[sub] = true
+			c.watched[sub] = true
+		}
+	}
+	for _, id := range s.PLSIDs {
+		if n := arm.NormalizeID(id); n != "" {
+			c.plsIDs[n] = true
+			if sub := arm.SubscriptionOf(n); sub != "" {
+				c.watched[sub] = true
+			}
+		}
+	}
+	c.all = len(c.subs) == 0 && len(c.plsIDs) == 0
+	return c
+}
+
+// InScope reports whether plsgate manages the private link service plsID.
+func (c *Classifier) InScope(plsID string) bool {
+	if c.all {
+		return true
+	}
+	n := arm.NormalizeID(plsID)
+	return c.plsIDs[n] || c.subs[arm.SubscriptionOf(n)]
+}
+
+// Watches reports whether a subscription holds private link services in scope:
+// a private endpoint written there may target one of them.
+func (c *Classifier) Watches(subscriptionID string) bool {
+	return c.all || c.watched[strings.ToLower(subscriptionID)]
+}
+
+// Classify says whether an event matters and for which private link services.
+// It does no I/O. An irrelevant event is recognised from its type and subject
+// without parsing its data. The error (wrapping ErrMalformed) reports data
+// that cannot be understood; the Hint is then Irrelevant and still names the
+// event for the log.
+func (c *Classifier) Classify(e Event) (Hint, error) {
+	h := Hint{EventID: e.ID, EventType: e.Type, Subject: e.Subject, Schema: e.Schema}
+	switch {
+	case oneOfFold(e.Type, ResourceEventTypes):
+		return c.classifyResourceEvent(e, h)
+	case oneOfFold(e.Type, NotificationEventTypes):
+		return c.classifyNotification(e, h)
+	}
+	h.Why = "event type " + e.Type + " is not one plsgate acts on"
+	return h, nil
+}
+
+func (c *Classifier) classifyResourceEvent(e Event, h Hint) (Hint, error) {
+	if e.Subject != "" && !containsLower(e.Subject, subjectPLS) && !containsLower(e.Subject, subjectPE) {
+		h.Why = "subject names neither a private link service nor a private endpoint"
+		return h, nil
+	}
+	d, err := decodeResourceData(e)
+	if err != nil {
+		return h, c.malformed(e, err)
+	}
+	uri := d.ResourceURI
+	if uri == "" {
+		uri = e.Subject
+	}
+	op := d.OperationName
+
+	if strings.EqualFold(op, OperationPrivateEndpointWrite) {
+		if !strings.EqualFold(e.Type, azsystemevents.TypeResourceWriteSuccess) {
+			h.Why = fmt.Sprintf("%s reported by %s, not a write success", op, e.Type)
+			return h, nil
+		}
+		sub, _, _, err := arm.ParsePrivateEndpointID(uri)
+		if err != nil {
+			return h, c.malformed(e, fmt.Errorf("%s: resourceUri: %w", op, err))
+		}
+		if !c.Watches(sub) {
+			h.Why = fmt.Sprintf("private endpoint written in subscription %s, which holds no private link service in scope", sub)
+			return h, nil
+		}
+		h.Kind = PrivateEndpointWritten
+		h.PrivateEndpointID = strings.TrimRight(uri, "/")
+		h.Why = fmt.Sprintf("private endpoint %s written in watched subscription %s: read it to find its target private link services", h.PrivateEndpointID, sub)
+		return h, nil
+	}
+
+	plsOp := hasPrefixFold(op, OperationNamePrefixes[0])
+	plsID, err := arm.PrivateLinkServiceIDOf(uri)
+	if err != nil {
+		if plsOp {
+			return h, c.malformed(e, fmt.Errorf("operation %s concerns private link services but resourceUri %q names none", op, uri))
+		}
+		h.Why = fmt.Sprintf("operation %s on %s concerns no private link service", op, uri)
+		return h, nil
+	}
+	if !c.InScope(plsID) {
+		h.Why = fmt.Sprintf("private link service %s is out of scope", plsID)
+		return h, nil
+	}
+	h.Kind = PLSChanged
+	h.PLSIDs = []string{arm.NormalizeID(plsID)}
+	h.Why = fmt.Sprintf("%s %s on %s", trimPrefix(e.Type), op, uri)
+	return h, nil
+}
+
+func (c *Classifier) classifyNotification(e Event, h Hint) (Hint, error) {
+	if e.Subject != "" && !containsLower(e.Subject, subjectPLS) {
+		h.Why = "subject is not a private link service"
+		return h, nil
+	}
+	n, err := decodeNotification(e)
+	if err != nil {
+		return h, c.malformed(e, err)
+	}
+	if !strings.EqualFold(n.Type, ResourceTypePrivateLinkService) {
+		h.Why = "resource type " + n.Type + " is not a private link service"
+		return h, nil
+	}
+	id := n.ID
+	if id == "" {
+		id = e.Subject
+	}
+	if _, _, _, err := arm.ParsePrivateLinkServiceID(id); err != nil {
+		return h, c.malformed(e, fmt.Errorf("resourceInfo.id: %w", err))
+	}
+	if !c.InScope(id) {
+		h.Why = fmt.Sprintf("private link service %s is out of scope", id)
+		return h, nil
+	}
+	h.Kind = PLSNotification
+	h.PLSIDs = []string{arm.NormalizeID(id)}
+	if n.Deleted {
+		h.Why = "private link service " + id + " deleted"
+		return h, nil
+	}
+	h.HasPending = n.HasPending
+	switch {
+	case n.HasPending == nil:
+		h.Why = "private link service " + id + " created or updated; its body does not list its connections"
+	case *n.HasPending:
+		h.Why = "private link service " + id + " has a Pending connection"
+	default:
+		h.Why = "private link service " + id + " has no Pending connection"
+	}
+	return h, nil
+}
+
+func (c *Classifier) malformed(e Event, err error) error {
+	return fmt.Errorf("%w: %s event %q (%s): %v", ErrMalformed, e.schemaName(), e.ID, e.Type, err)
+}
+
+func trimPrefix(t string) string {
+	if i := strings.LastIndexByte(t, '.'); i >= 0 {
+		return t[i+1:]
+	}
+	return t
+}
+
+// resourceData is what plsgate reads from a Microsoft.Resources.* event.
+type resourceData struct {
+	OperationName, ResourceURI, SubscriptionID, Status string
+}
+
+// eventData returns the data JSON, unwrapping data sent as a JSON string.
+func eventData(e Event) ([]byte, error) {
+	d := e.Data
+	if len(d) == 0 {
+		return nil, fmt.Errorf("no data")
+	}
+	if d[0] == '"' {
+		var s string
+		if err := json.Unmarshal(d, &s); err != nil {
+			return nil, fmt.Errorf("data: %w", err)
+		}
+		return []byte(s), nil
+	}
+	return d, nil
+}
+
+// decodeResourceData decodes the data of a Resource{Write,Action,Delete}Success
+// event with its azsystemevents type. Those types declare claims and
+// authorization.evidence as string maps; real events have carried other shapes
+// there (e.g. "evidence": [] in older events), which plsgate does not read, so
+// a failure of the typed decode falls back to the four fields plsgate needs.
+func decodeResourceData(e Event) (resourceData, error) {
+	data, err := eventData(e)
+	if err != nil {
+		return resourceData{}, err
+	}
+	var d resourceData
+	var typedErr error
+	switch {
+	case strings.EqualFold(e.Type, azsystemevents.TypeResourceWriteSuccess):
+		var v azsystemevents.ResourceWriteSuccessEventData
+		if typedErr = json.Unmarshal(data, &v); typedErr == nil {
+			d = resourceData{deref(v.OperationName), deref(v.ResourceURI), deref(v.SubscriptionID), deref(v.Status)}
+		}
+	case strings.EqualFold(e.Type, azsystemevents.TypeResourceActionSuccess):
+		var v azsystemevents.ResourceActionSuccessEventData
+		if typedErr = json.Unmarshal(data, &v); typedErr == nil {
+			d = resourceData{deref(v.OperationName), deref(v.ResourceURI), deref(v.SubscriptionID), deref(v.Status)}
+		}
+	default:
+		var v azsystemevents.ResourceDeleteSuccessEventData
+		if typedErr = json.Unmarshal(data, &v); typedErr == nil {
+			d = resourceData{deref(v.OperationName), deref(v.ResourceURI), deref(v.SubscriptionID), deref(v.Status)}
+		}
+	}
+	if typedErr != nil {
+		var v struct {
+			OperationName  *string `json:"operationName"`
+			ResourceURI    *string `json:"resourceUri"`
+			SubscriptionID *string `json:"subscriptionId"`
+			Status         *string `json:"status"`
+		}
+		if err := json.Unmarshal(data, &v); err != nil {
+			return resourceData{}, fmt.Errorf("data: %w", err)
+		}
+		d = resourceData{deref(v.OperationName), deref(v.ResourceURI), deref(v.SubscriptionID), deref(v.Status)}
+	}
+	if d.OperationName == "" && d.ResourceURI == "" {
+		return resourceData{}, fmt.Errorf("data has neither operationName nor resourceUri")
+	}
+	return d, nil
+}
+
+// notification is what plsgate reads from a Resource Notifications event.
+type notification struct {
+	ID, Type   string
+	Deleted    bool
+	HasPending *bool
+}
+
+// decodeNotification decodes a Resource Notifications event with its
+// azsystemevents type (data.resourceInfo → ResourceDetails). The docs' schema
+// shows "tags" as a string where the SDK expects an object, and their sample
+// encodes booleans as 0/1; plsgate reads neither, so a failed typed decode
+// falls back to id, type and properties.
+func decodeNotification(e Event) (notification, error) {
+	data, err := eventData(e)
+	if err != nil {
+		return notification{}, err
+	}
+	var n notification
+	var props map[string]any
+	if strings.EqualFold(e.Type, azsystemevents.TypeResourceNotificationsResourceManagementDeleted) {
+		n.Deleted = true
+		var v azsystemevents.ResourceNotificationsResourceManagementDeletedEventData
+		if err := json.Unmarshal(data, &v); err == nil && v.ResourceDetails != nil {
+			n.ID, n.Type = deref(v.ResourceDetails.ID), deref(v.ResourceDetails.Type)
+		} else if n.ID, n.Type, _, err = fallbackResourceInfo(data); err != nil {
+			return notification{}, err
+		}
+		return n, nil
+	}
+	var v azsystemevents.ResourceNotificationsResourceManagementCreatedOrUpdatedEventData
+	if err := json.Unmarshal(data, &v); err == nil && v.ResourceDetails != nil {
+		n.ID, n.Type, props = deref(v.ResourceDetails.ID), deref(v.ResourceDetails.Type), v.ResourceDetails.Properties
+	} else if n.ID, n.Type, props, err = fallbackResourceInfo(data); err != nil {
+		return notification{}, err
+	}
+	n.HasPending = hasPending(props)
+	return n, nil
+}
+
+func fallbackResourceInfo(data []byte) (id, typ string, props map[string]any, err error) {
+	var v struct {
+		ResourceInfo *struct {
+			ID         *string        `json:"id"`
+			Type       *string        `json:"type"`
+			Properties map[string]any `json:"properties"`
+		} `json:"resourceInfo"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return "", "", nil, fmt.Errorf("data: %w", err)
+	}
+	if v.ResourceInfo == nil {
+		return "", "", nil, fmt.Errorf("data has no resourceInfo")
+	}
+	return deref(v.ResourceInfo.ID), deref(v.ResourceInfo.Type), v.ResourceInfo.Properties, nil
+}
+
+// hasPending reads properties.privateEndpointConnections[].properties.
+// privateLinkServiceConnectionState.status (the ARM body of the service).
+// nil when the body does not list the connections (or not as an array).
+func hasPending(props map[string]any) *bool {
+	conns, ok := props["privateEndpointConnections"].([]any)
+	if !ok {
+		return nil
+	}
+	pending := false
+	for _, c := range conns {
+		cm, _ := c.(map[string]any)
+		pm, _ := cm["properties"].(map[string]any)
+		sm, _ := pm["privateLinkServiceConnectionState"].(map[string]any)
+		if s, _ := sm["status"].(string); strings.EqualFold(s, arm.StatusPending) {
+			pending = true
+			break
+		}
+	}
+	return &pending
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
