@@ -1,0 +1,608 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/plsgate/plsgate/internal/arm"
+	"github.com/plsgate/plsgate/internal/policy"
+	"github.com/plsgate/plsgate/internal/store"
+)
+
+// maxAttempts bounds the re-read loop after ETag conflicts on one connection.
+const maxAttempts = 6
+
+// converge brings one connection to what the policy decides, recording every
+// change. It re-reads the stored row after a conflict and starts again: the
+// fresh state always decides.
+func (s *serviceRun) converge(ctx context.Context, c arm.Connection, row *store.Connection) Outcome {
+	var last error
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		if attempt > 0 {
+			var err error
+			if row, err = s.reload(ctx, c.Name); err != nil {
+				return s.outcome(c, Failed, err)
+			}
+		}
+		o, err := s.step(ctx, &c, row)
+		if errors.Is(err, store.ErrConflict) {
+			last = err
+			continue
+		}
+		if err != nil {
+			o.Err = err
+			if o.Result == "" {
+				o.Result = Failed
+			}
+		}
+		s.notify(ctx, o)
+		return o
+	}
+	return s.outcome(c, Failed, retryable(fmt.Errorf("connection %s: still conflicting after %d attempts: %w", c.Name, maxAttempts, last)))
+}
+
+func (s *serviceRun) reload(ctx context.Context, name string) (*store.Connection, error) {
+	row, err := s.r.Store.GetConnection(ctx, s.pls.ID, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, storeErr("re-read connection "+name, err)
+	}
+	return row, nil
+}
+
+func (s *serviceRun) outcome(c arm.Connection, res Result, err error) Outcome {
+	return Outcome{PLSID: s.pls.ID, Connection: c.Name, ConnectionID: c.ID, From: c.Status, To: c.Status, Result: res, Err: err}
+}
+
+// step is one pass over a connection with a given stored row. A returned
+// store.ErrConflict means "re-read and try again".
+func (s *serviceRun) step(ctx context.Context, c *arm.Connection, row *store.Connection) (Outcome, error) {
+	// 1. An intent recorded earlier is finished before anything else is decided.
+	if row != nil && row.PendingAction != "" {
+		if s.leaseHeldByOther(row) {
+			return s.outcome(*c, InProgress, nil), nil
+		}
+		o, done, err := s.resume(ctx, c, row)
+		if err != nil || done {
+			return o, err
+		}
+		// The claim was abandoned: the connection is decided afresh below.
+		if row, err = s.reload(ctx, c.Name); err != nil {
+			return o, err
+		}
+	}
+
+	// 2. A change made outside plsgate (or a first sighting) is recorded as observed.
+	if err := s.refreshIfStale(ctx, c, row); err != nil {
+		return s.outcome(*c, Failed, nil), err
+	}
+	var observed *Outcome
+	if row == nil || !strings.EqualFold(row.Status, c.Status) {
+		o, nrow, err := s.observe(ctx, *c, row)
+		if err != nil {
+			return o, err
+		}
+		row, observed = nrow, &o
+	}
+
+	// 3. Decide. Only Pending connections are acted upon; Approved ones are
+	// checked for drift; Rejected is terminal.
+	var o Outcome
+	var err error
+	switch {
+	case strings.EqualFold(c.Status, StatusPending):
+		o, err = s.decidePending(ctx, c, row)
+	case strings.EqualFold(c.Status, StatusApproved):
+		o, err = s.checkApproved(ctx, c, row)
+	default:
+		o = s.outcome(*c, Unchanged, nil)
+	}
+	if err == nil && observed != nil && o.Result == Unchanged {
+		return *observed, nil
+	}
+	return o, err
+}
+
+// refreshIfStale re-reads the connection from ARM when the stored row was
+// written after our ARM read and disagrees with it: another invocation acted
+// meanwhile, and a stale snapshot must not be recorded as an observed change.
+func (s *serviceRun) refreshIfStale(ctx context.Context, c *arm.Connection, row *store.Connection) error {
+	if row == nil || strings.EqualFold(row.Status, c.Status) || row.UpdatedAt.Before(s.readAt) {
+		return nil
+	}
+	fresh, err := s.r.ARM.GetConnection(ctx, s.pls.ID, c.Name)
+	if err != nil {
+		if arm.IsNotFound(err) {
+			return nil
+		}
+		return armErrWrap("re-read connection "+c.Name, err)
+	}
+	*c = *fresh
+	return nil
+}
+
+// leaseHeldByOther reports whether another invocation is acting on the row now.
+func (s *serviceRun) leaseHeldByOther(row *store.Connection) bool {
+	if row.PendingSince.IsZero() || row.LeaseHolder == s.holder() {
+		return false
+	}
+	return s.r.now().Sub(row.PendingSince) < s.r.lease()
+}
+
+func (s *serviceRun) holder() string {
+	if s.holderID == "" {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		s.holderID = hex.EncodeToString(b[:])
+	}
+	return s.holderID
+}
+
+func (s *serviceRun) transition(c arm.Connection, subject, from, to, action, phase string) *store.Transition {
+	return &store.Transition{
+		PLSID: s.pls.ID, Connection: c.Name, Subject: subject, From: from, To: to, Action: action, Phase: phase,
+		Trigger: s.trig.Kind, EventID: s.trig.EventID, InvocationID: s.trig.InvocationID, At: s.r.now(),
+	}
+}
+
+// observe records a status that plsgate did not cause: claim the row first
+// (Add or If-Match, so concurrent observers collapse into one), then the row.
+func (s *serviceRun) observe(ctx context.Context, c arm.Connection, row *store.Connection) (Outcome, *store.Connection, error) {
+	from := ""
+	nrow := &store.Connection{PLSID: s.pls.ID, Name: c.Name}
+	if row != nil {
+		from = row.Status
+		cp := *row
+		nrow = &cp
+	}
+	nrow.ConnectionID = c.ID
+	nrow.Status = c.Status
+	nrow.Description = c.Description
+	if nrow.RequestMessage == "" && (from == "" || strings.EqualFold(c.Status, StatusPending)) {
+		// The requester's message; approving overwrites the description, but
+		// policy and verification keep judging the request as it was made.
+		nrow.RequestMessage = c.Description
+	}
+	nrow.PrivateEndpointID = c.PrivateEndpointID
+	nrow.RequesterSubscription = subscriptionOf(c.PrivateEndpointID)
+	nrow.LinkIdentifier = c.LinkIdentifier
+	nrow.ARMETag = c.ETag
+	nrow.LastActor = "observed"
+	nrow.LastEventID = s.trig.EventID
+	// The transition is built (and timed) before the row is claimed, so it
+	// sorts before anything another invocation does after the claim.
+	tr := s.transition(c, SubjectConnection, from, c.Status, "observe", PhaseObserved)
+	tr.Actor = "observed"
+	tr.Cause = "observed|" + from + "|" + c.Status
+	if from == "" {
+		tr.Reason = "connection requested"
+		if c.Description != "" {
+			tr.Reason += ": " + truncate(c.Description, 256)
+		}
+	} else {
+		tr.Reason = fmt.Sprintf("status changed outside plsgate from %s to %s", from, c.Status)
+	}
+	nrow.UpdatedAt = tr.At
+	if err := s.r.Store.PutConnection(ctx, nrow); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return Outcome{}, nil, err
+		}
+		return s.outcome(c, Failed, nil), nil, storeErr("record observed state of "+c.Name, err)
+	}
+	if _, err := s.r.Store.AppendTransition(ctx, tr); err != nil {
+		// The row already holds the new status: this observation row is lost,
+		// never duplicated (see the package doc).
+		s.r.log().Warn("observed transition not recorded", "pls", s.pls.ID, "connection", c.Name, "err", err)
+	}
+	o := s.outcome(c, Observed, nil)
+	o.From, o.Reason = from, tr.Reason
+	return o, nrow, nil
+}
+
+// observeRemoved records a connection that disappeared from its PLS.
+func (s *serviceRun) observeRemoved(ctx context.Context, row *store.Connection) Outcome {
+	c := arm.Connection{ID: row.ConnectionID, Name: row.Name, Status: StatusRemoved, PrivateEndpointID: row.PrivateEndpointID}
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		if row.PendingAction != "" && s.leaseHeldByOther(row) {
+			return s.outcome(c, InProgress, nil)
+		}
+		cp := *row
+		cp.PendingAction, cp.PendingTransition, cp.PendingSince, cp.LeaseHolder = "", "", time.Time{}, ""
+		o, _, err := s.observe(ctx, c, &cp)
+		if errors.Is(err, store.ErrConflict) {
+			if row, err = s.reload(ctx, row.Name); err != nil || row == nil {
+				return s.outcome(c, Failed, err)
+			}
+			continue
+		}
+		o.Err = err
+		s.notify(ctx, o)
+		return o
+	}
+	return s.outcome(c, Failed, retryable(fmt.Errorf("connection %s: still conflicting", row.Name)))
+}
+
+// decidePending asks the policy about a Pending connection and acts on it.
+func (s *serviceRun) decidePending(ctx context.Context, c *arm.Connection, row *store.Connection) (Outcome, error) {
+	facts, spl, err := s.facts(ctx, *c, row, StatusPending)
+	if err != nil {
+		return s.outcome(*c, Failed, nil), err
+	}
+	d := s.r.Policy.Evaluate(facts)
+	switch d.Action {
+	case policy.Approve, policy.Reject:
+		return s.act(ctx, c, row, actRequest{
+			action: d.Action, rule: d.Rule, actor: "rule:" + d.Rule, reason: d.Reason, message: d.Message, spl: spl,
+		})
+	}
+	// Leave: record the decision once (not on every tick), so the status page
+	// and notification say why it waits.
+	o := s.outcome(*c, LeftPending, nil)
+	o.Action, o.Rule, o.Reason = d.Action, d.Rule, d.Reason
+	key := "leave:" + d.Rule
+	if row.LastDecision == key {
+		o.Result = Unchanged
+		return o, nil
+	}
+	nrow := *row
+	nrow.LastDecision, nrow.LastRule, nrow.UpdatedAt = key, d.Rule, s.r.now()
+	if err := s.r.Store.PutConnection(ctx, &nrow); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return o, err
+		}
+		return o, storeErr("record decision for "+c.Name, err)
+	}
+	return o, nil
+}
+
+// checkApproved reports (or, in enforce mode, corrects) drift and follows the
+// Web PubSub side of an approval.
+func (s *serviceRun) checkApproved(ctx context.Context, c *arm.Connection, row *store.Connection) (Outcome, error) {
+	if row.SharedPrivateLinkID != "" && !strings.EqualFold(row.SharedPrivateLinkStatus, StatusApproved) {
+		if err := s.followSharedLink(ctx, *c, row); err != nil {
+			return s.outcome(*c, Failed, nil), err
+		}
+	}
+	facts, _, err := s.facts(ctx, *c, row, StatusPending, StatusApproved)
+	if err != nil {
+		return s.outcome(*c, Failed, nil), err
+	}
+	d := s.r.Policy.Evaluate(facts)
+	o := s.outcome(*c, Unchanged, nil)
+	o.Action, o.Rule, o.Reason = d.Action, d.Rule, d.Reason
+	if d.Action == policy.Approve {
+		if row.Drift == "" {
+			return o, nil
+		}
+		nrow := *row // the policy approves it again: the drift is over
+		nrow.Drift, nrow.UpdatedAt = "", s.r.now()
+		if err := s.r.Store.PutConnection(ctx, &nrow); err != nil && !errors.Is(err, store.ErrConflict) {
+			return o, storeErr("clear drift of "+c.Name, err)
+		} else if err != nil {
+			return o, err
+		}
+		return o, nil
+	}
+	if s.r.EnforceDrift && !s.r.DryRun {
+		reason := "drift enforced: " + d.Reason
+		return s.act(ctx, c, row, actRequest{action: policy.Reject, rule: d.Rule, actor: "drift:" + ruleOrDefault(d.Rule), reason: reason, message: "rejected by plsgate: no rule approves this connection"})
+	}
+	key := string(d.Action) + ":" + d.Rule
+	o.Result = Drift
+	if row.Drift == key {
+		o.Result = Unchanged // already reported
+		return o, nil
+	}
+	nrow := *row
+	nrow.Drift, nrow.UpdatedAt = key, s.r.now()
+	if err := s.r.Store.PutConnection(ctx, &nrow); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return o, err
+		}
+		return o, storeErr("record drift of "+c.Name, err)
+	}
+	tr := s.transition(*c, SubjectDrift, c.Status, c.Status, string(d.Action), PhaseDrift)
+	tr.Actor, tr.Rule, tr.Reason = "policy", d.Rule, "approved, but the policy now says "+string(d.Action)+": "+d.Reason
+	tr.Cause = "drift|" + key
+	if _, err := s.r.Store.AppendTransition(ctx, tr); err != nil {
+		s.r.log().Warn("drift transition not recorded", "pls", s.pls.ID, "connection", c.Name, "err", err)
+	}
+	return o, nil
+}
+
+func ruleOrDefault(rule string) string {
+	if rule == "" {
+		return "default"
+	}
+	return rule
+}
+
+type actRequest struct {
+	action  policy.Action
+	rule    string
+	actor   string
+	reason  string
+	message string // description written on the connection
+	spl     *arm.SharedPrivateLinkResource
+}
+
+func targetStatus(a policy.Action) string {
+	if a == policy.Approve {
+		return StatusApproved
+	}
+	return StatusRejected
+}
+
+// act is the record-then-act path: claim the row, store the intent, make the
+// one ARM write, store the outcome.
+func (s *serviceRun) act(ctx context.Context, c *arm.Connection, row *store.Connection, req actRequest) (Outcome, error) {
+	target := targetStatus(req.action)
+	o := s.outcome(*c, Failed, nil)
+	o.Action, o.Rule, o.Reason = req.action, req.rule, req.reason
+
+	tr := s.transition(*c, SubjectConnection, c.Status, target, string(req.action), PhaseIntent)
+	tr.Actor, tr.Rule, tr.Reason = req.actor, req.rule, req.reason
+	tr.Cause = "act|" + string(req.action) + "|" + req.actor
+
+	if s.r.DryRun {
+		key := "dry-run:" + string(req.action) + ":" + req.rule
+		o.Result = DryRun
+		if row.LastDecision == key {
+			o.Result = Unchanged
+			return o, nil
+		}
+		nrow := *row
+		nrow.LastDecision, nrow.LastRule, nrow.UpdatedAt = key, req.rule, s.r.now()
+		if err := s.r.Store.PutConnection(ctx, &nrow); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return o, err
+			}
+			return o, storeErr("record dry-run decision for "+c.Name, err)
+		}
+		tr.Phase, tr.To = PhaseDryRun, c.Status
+		tr.Reason = "dry run: would " + string(req.action) + ": " + req.reason
+		if _, err := s.r.Store.AppendTransition(ctx, tr); err != nil {
+			s.r.log().Warn("dry-run transition not recorded", "connection", c.Name, "err", err)
+		}
+		return o, nil
+	}
+
+	// 1. Claim the row: the If-Match makes exactly one invocation the actor.
+	id, err := store.TransitionRowKey(tr)
+	if err != nil {
+		return o, err
+	}
+	tr.ID = id
+	claim := *row
+	claim.PendingAction, claim.PendingTransition = string(req.action), tr.ID
+	claim.PendingSince, claim.LeaseHolder = s.r.now(), s.holder()
+	claim.LastRule, claim.LastActor, claim.LastEventID = req.rule, req.actor, s.trig.EventID
+	claim.PendingDescription = describe(req, target)
+	if req.spl != nil {
+		claim.SharedPrivateLinkID, claim.SharedPrivateLinkStatus = req.spl.ID, req.spl.Status
+		if s.splUsed == nil {
+			s.splUsed = map[string]string{}
+		}
+		s.splUsed[arm.NormalizeID(req.spl.ID)] = strings.ToLower(c.Name)
+	}
+	if err := s.r.Store.PutConnection(ctx, &claim); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return o, err
+		}
+		return o, storeErr("claim connection "+c.Name+" before "+string(req.action), err)
+	}
+	// 2. The intent row: without it no ARM write happens.
+	if _, err := s.r.Store.AppendTransition(ctx, tr); err != nil {
+		s.release(ctx, &claim)
+		return o, storeErr("record intent to "+string(req.action)+" "+c.Name, err)
+	}
+	return s.write(ctx, c, &claim, tr)
+}
+
+func describe(req actRequest, target string) string {
+	if req.message != "" {
+		return req.message
+	}
+	if strings.HasPrefix(req.actor, "rule:") {
+		return fmt.Sprintf("%s by plsgate rule %s", target, req.rule)
+	}
+	return truncate(fmt.Sprintf("%s by %s: %s", target, req.actor, req.reason), 140)
+}
+
+// write makes the ARM call for a claimed intent and records its outcome.
+func (s *serviceRun) write(ctx context.Context, c *arm.Connection, row *store.Connection, tr *store.Transition) (Outcome, error) {
+	target := tr.To
+	o := s.outcome(*c, Failed, nil)
+	o.Action, o.Rule, o.Reason = policy.Action(tr.Action), tr.Rule, tr.Reason
+	updated, err := s.r.ARM.UpdateConnection(ctx, s.pls.ID, arm.ConnectionUpdate{
+		Name: c.Name, PrivateEndpointID: c.PrivateEndpointID, Status: target, Description: row.PendingDescription,
+	})
+	if err != nil {
+		err = armErrWrap(fmt.Sprintf("%s connection %s on %s", tr.Action, c.Name, s.pls.ID), err)
+		if IsRetryable(err) {
+			// The intent stays; releasing the lease lets the redelivery resume it at once.
+			s.release(ctx, row)
+			return o, err
+		}
+		// Terminal (e.g. the connection is gone or may not be changed): record and acknowledge.
+		tr.Phase, tr.Reason = PhaseFailed, truncate(tr.Reason+"; ARM refused: "+err.Error(), 1024)
+		if uerr := s.r.Store.UpdateTransition(ctx, tr); uerr != nil {
+			return o, storeErr("record failed "+tr.Action, uerr)
+		}
+		nrow := *row
+		clearClaim(&nrow)
+		nrow.LastDecision = "failed:" + tr.Action
+		if perr := s.r.Store.PutConnection(ctx, &nrow); perr != nil && !errors.Is(perr, store.ErrConflict) {
+			return o, storeErr("clear claim of "+c.Name, perr)
+		}
+		o.Err = err
+		return o, nil
+	}
+	return s.finish(ctx, c, row, tr, updated)
+}
+
+// finish records a successful write: transition done, row updated and released.
+func (s *serviceRun) finish(ctx context.Context, c *arm.Connection, row *store.Connection, tr *store.Transition, updated *arm.Connection) (Outcome, error) {
+	from := tr.From
+	if updated != nil {
+		*c = *updated
+	} else {
+		c.Status = tr.To
+	}
+	if !strings.EqualFold(c.Status, tr.To) {
+		return s.outcome(*c, Failed, nil), retryable(fmt.Errorf("connection %s: ARM answered status %s after %s", c.Name, c.Status, tr.Action))
+	}
+	o := s.outcome(*c, Approved, nil)
+	if tr.To == StatusRejected {
+		o.Result = Rejected
+	}
+	o.From, o.To, o.Action, o.Rule, o.Reason = from, tr.To, policy.Action(tr.Action), tr.Rule, tr.Reason
+	if tr.Phase != PhaseDone {
+		tr.Phase = PhaseDone
+		if err := s.r.Store.UpdateTransition(ctx, tr); err != nil {
+			s.release(ctx, row)
+			return o, storeErr("record done "+tr.Action+" of "+c.Name, err)
+		}
+	}
+	nrow := *row
+	clearClaim(&nrow)
+	nrow.Status, nrow.Description, nrow.ARMETag = c.Status, c.Description, c.ETag
+	nrow.LastDecision, nrow.Drift, nrow.UpdatedAt = tr.Action, "", s.r.now()
+	if err := s.r.Store.PutConnection(ctx, &nrow); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return o, err // re-read: resume will see the done transition
+		}
+		return o, storeErr("record state of "+c.Name, err)
+	}
+	if nrow.SharedPrivateLinkID != "" && tr.To == StatusApproved {
+		if err := s.followSharedLink(ctx, *c, &nrow); err != nil {
+			s.r.log().Warn("shared private link resource not followed", "connection", c.Name, "err", err)
+		}
+	}
+	return o, nil
+}
+
+// resume finishes or abandons an intent recorded by an earlier invocation.
+// done=false means the claim was abandoned and the connection must be decided afresh.
+func (s *serviceRun) resume(ctx context.Context, c *arm.Connection, row *store.Connection) (Outcome, bool, error) {
+	o := s.outcome(*c, Failed, nil)
+	tr, err := s.r.Store.GetTransition(ctx, s.pls.ID, row.PendingTransition)
+	if errors.Is(err, store.ErrNotFound) {
+		// The intent never landed, so no ARM write was made for it: drop the claim.
+		nrow := *row
+		clearClaim(&nrow)
+		if err := s.r.Store.PutConnection(ctx, &nrow); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return o, false, err
+			}
+			return o, false, storeErr("drop unrecorded claim of "+c.Name, err)
+		}
+		return o, false, nil
+	}
+	if err != nil {
+		return o, false, storeErr("read intent of "+c.Name, err)
+	}
+	switch {
+	case strings.EqualFold(c.Status, tr.To):
+		// The write happened (by us, before a crash): record it.
+		o, err := s.finish(ctx, c, row, tr, nil)
+		return o, true, err
+	case strings.EqualFold(c.Status, StatusPending) && tr.Phase == PhaseIntent:
+		// Still Pending and the intent is on record: make the write now.
+		claim := *row
+		claim.PendingSince, claim.LeaseHolder = s.r.now(), s.holder()
+		if err := s.r.Store.PutConnection(ctx, &claim); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return o, false, err
+			}
+			return o, false, storeErr("re-claim connection "+c.Name, err)
+		}
+		o, err := s.write(ctx, c, &claim, tr)
+		return o, true, err
+	default:
+		// Someone else changed the connection meanwhile: the intent is void.
+		if tr.Phase == PhaseIntent {
+			tr.Phase = PhaseFailed
+			tr.Reason = truncate(fmt.Sprintf("%s; superseded: the connection became %s before plsgate acted", tr.Reason, c.Status), 1024)
+			if err := s.r.Store.UpdateTransition(ctx, tr); err != nil {
+				return o, false, storeErr("void intent of "+c.Name, err)
+			}
+		}
+		nrow := *row
+		clearClaim(&nrow)
+		if err := s.r.Store.PutConnection(ctx, &nrow); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return o, false, err
+			}
+			return o, false, storeErr("drop void claim of "+c.Name, err)
+		}
+		return o, false, nil
+	}
+}
+
+func clearClaim(r *store.Connection) {
+	r.PendingAction, r.PendingTransition, r.PendingDescription = "", "", ""
+	r.PendingSince, r.LeaseHolder = time.Time{}, ""
+}
+
+// release lets another invocation resume the claim at once (best effort: the
+// lease expires anyway).
+func (s *serviceRun) release(ctx context.Context, row *store.Connection) {
+	nrow := *row
+	nrow.PendingSince, nrow.LeaseHolder = time.Time{}, ""
+	if err := s.r.Store.PutConnection(context.WithoutCancel(ctx), &nrow); err != nil {
+		s.r.log().Debug("lease not released", "connection", row.Name, "err", err)
+		return
+	}
+	row.ETag, row.PendingSince, row.LeaseHolder = nrow.ETag, nrow.PendingSince, nrow.LeaseHolder
+}
+
+// followSharedLink records the Web PubSub side of the journey: the shared
+// private link resource's status as Web PubSub reports it.
+func (s *serviceRun) followSharedLink(ctx context.Context, c arm.Connection, row *store.Connection) error {
+	if s.r.SharedLinks == nil {
+		return nil
+	}
+	spl, err := s.r.SharedLinks.GetSharedPrivateLinkResource(ctx, row.SharedPrivateLinkID)
+	if err != nil {
+		return armErrWrap("read shared private link resource "+row.SharedPrivateLinkID, err)
+	}
+	if strings.EqualFold(spl.Status, row.SharedPrivateLinkStatus) {
+		return nil
+	}
+	from := row.SharedPrivateLinkStatus
+	nrow := *row
+	nrow.SharedPrivateLinkStatus, nrow.UpdatedAt = spl.Status, s.r.now()
+	if err := s.r.Store.PutConnection(ctx, &nrow); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil // another invocation records it
+		}
+		return storeErr("record shared private link status", err)
+	}
+	*row = nrow
+	tr := s.transition(c, SubjectSharedPrivateLink, from, spl.Status, "observe", PhaseObserved)
+	tr.Actor = "observed"
+	tr.Reason = fmt.Sprintf("Web PubSub shared private link resource %s is %s (provisioning %s)", spl.Name, spl.Status, spl.ProvisioningState)
+	tr.Cause = "spl|" + spl.ID + "|" + from + "|" + spl.Status
+	if _, err := s.r.Store.AppendTransition(ctx, tr); err != nil {
+		s.r.log().Warn("shared private link transition not recorded", "connection", c.Name, "err", err)
+	}
+	return nil
+}
+
+func (s *serviceRun) notify(ctx context.Context, o Outcome) {
+	if s.r.Notifier == nil {
+		return
+	}
+	switch o.Result {
+	case Approved, Rejected, LeftPending, Drift, Failed:
+		s.r.Notifier.Notify(ctx, o)
+	}
+}

@@ -1,0 +1,28 @@
+// Package reconcile owns the one decision/act loop of plsgate. Every trigger
+// (Event Grid event, timer scan, HTTP request, CLI) ends in Reconcile for one
+// private link service, in Scan for many, or in Apply for a manual decision.
+//
+// Reconcile is level-based: it never trusts an event's payload for state. It
+// reads the private link service with its connections from ARM (one read),
+// loads the stored state of the PLS's connections from Table storage (one
+// query), records what changed outside plsgate as observed transitions, asks
+// the policy about each Pending connection and, for an approve/reject decision,
+// records the intent before the single ARM write and the outcome after it.
+//
+// Safety rules it enforces:
+//   - an ARM write happens only after its intent is stored: the connection row
+//     is claimed with If-Match (PendingAction + PendingTransition + a lease), and
+//     the intent transition row exists; if either write fails, no ARM call;
+//   - concurrent or duplicate deliveries race on the row's ETag: one claim
+//     wins, the others see the claim (lease active → "in progress") or its
+//     result, so a connection is approved once and its transition stored once;
+//   - a claim whose holder died (lease expired or released) is resumed from its
+//     stored intent, never re-decided behind the audit row's back;
+//   - Rejected is terminal: it is never flipped; unmatched connections stay Pending;
+//   - ARM ETags are not relied upon (the connection PUT declares no If-Match):
+//     the fresh read decides.
+//
+// Observed transitions are written after the row is claimed, so a crash between
+// the two loses that one observation row but never duplicates it; intents are
+// written before anything acts, so no approval is ever unrecorded.
+package reconcile

@@ -1,0 +1,315 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/plsgate/plsgate/internal/arm"
+	"github.com/plsgate/plsgate/internal/policy"
+	"github.com/plsgate/plsgate/internal/store"
+)
+
+// Connection status values as ARM reports them (a free string in the REST spec).
+const (
+	StatusPending      = "Pending"
+	StatusApproved     = "Approved"
+	StatusRejected     = "Rejected"
+	StatusDisconnected = "Disconnected"
+	StatusRemoved      = "Removed" // plsgate's word for a connection gone from the PLS
+)
+
+// Phases of a transition row.
+const (
+	PhaseIntent   = "intent"
+	PhaseDone     = "done"
+	PhaseFailed   = "failed"
+	PhaseObserved = "observed"
+	PhaseDryRun   = "dry-run"
+	PhaseDrift    = "drift"
+)
+
+// Subjects of a transition row.
+const (
+	SubjectConnection        = "connection"
+	SubjectSharedPrivateLink = "sharedPrivateLinkResource"
+	SubjectDrift             = "drift"
+	SubjectService           = "privateLinkService"
+)
+
+// Trigger says what started a reconcile; it is recorded with every transition.
+type Trigger struct {
+	Kind         string // event | timer | http | cli
+	EventID      string
+	InvocationID string
+	Actor        string    // principal of a manual request ("principal:<upn/oid>")
+	At           time.Time // event or tick time; zero = now
+}
+
+// Result names what happened to one connection.
+type Result string
+
+const (
+	Approved    Result = "approved"
+	Rejected    Result = "rejected"
+	LeftPending Result = "left-pending"
+	Observed    Result = "observed"
+	Drift       Result = "drift"
+	DryRun      Result = "dry-run"
+	InProgress  Result = "in-progress" // another invocation holds the claim
+	Unchanged   Result = "unchanged"
+	Failed      Result = "failed"
+)
+
+// Outcome is what Reconcile did (or would do) for one connection.
+type Outcome struct {
+	PLSID        string
+	Connection   string // connection name
+	ConnectionID string
+	From, To     string // status before and after
+	Result       Result
+	Action       policy.Action
+	Rule         string
+	Reason       string
+	Err          error `json:"-"`
+}
+
+// Store is the part of internal/store that reconcile uses.
+type Store interface {
+	ListConnections(ctx context.Context, q store.ConnectionQuery) ([]store.Connection, string, error)
+	GetConnection(ctx context.Context, plsID, name string) (*store.Connection, error)
+	PutConnection(ctx context.Context, c *store.Connection) error
+	AppendTransition(ctx context.Context, t *store.Transition) (bool, error)
+	UpdateTransition(ctx context.Context, t *store.Transition) error
+	GetTransition(ctx context.Context, plsID, id string) (*store.Transition, error)
+}
+
+// Notifier publishes outcomes after they are recorded; it must not block.
+type Notifier interface {
+	Notify(ctx context.Context, o Outcome)
+}
+
+// Reconciler holds the dependencies of the decision/act loop.
+type Reconciler struct {
+	ARM          arm.PrivateLinkServices
+	SharedLinks  arm.SharedPrivateLinks // nil when no Web PubSub is configured
+	Store        Store
+	Policy       *policy.Policy
+	Notifier     Notifier // optional
+	WebPubSubIDs []string
+	DryRun       bool
+	EnforceDrift bool
+	// Lease is how long a claim protects an in-flight intent from other
+	// invocations; it must exceed an invocation's deadline. Default 45s.
+	Lease  time.Duration
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+func (r *Reconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (r *Reconciler) lease() time.Duration {
+	if r.Lease > 0 {
+		return r.Lease
+	}
+	return 45 * time.Second
+}
+
+func (r *Reconciler) log() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.Default()
+}
+
+// ErrRetryable marks an error after which the trigger should be retried (the
+// invocation fails so Event Grid redelivers); everything else is terminal.
+var ErrRetryable = errors.New("retryable")
+
+// ErrInProgress is returned by Apply when another invocation holds the claim.
+var ErrInProgress = errors.New("another decision on this connection is in progress")
+
+type retryableError struct{ err error }
+
+func (e retryableError) Error() string        { return e.err.Error() }
+func (e retryableError) Unwrap() []error      { return []error{e.err, ErrRetryable} }
+func retryable(err error) error               { return retryableError{err} }
+func IsRetryable(err error) bool              { return errors.Is(err, ErrRetryable) }
+func storeErr(what string, err error) error   { return retryable(fmt.Errorf("%s: %w", what, err)) }
+func armErrWrap(what string, err error) error { return classifyARM(fmt.Errorf("%s: %w", what, err)) }
+
+func classifyARM(err error) error {
+	if arm.IsRetryable(err) || errors.Is(err, context.DeadlineExceeded) {
+		return retryable(err)
+	}
+	return err
+}
+
+// Reconcile converges every connection of one private link service: one ARM
+// read, one Table query, then per connection the record-then-act path.
+func (r *Reconciler) Reconcile(ctx context.Context, plsID string, t Trigger) ([]Outcome, error) {
+	readAt := r.now()
+	pls, err := r.ARM.GetPrivateLinkService(ctx, plsID)
+	if err != nil {
+		if arm.IsNotFound(err) {
+			return r.serviceGone(ctx, plsID, t)
+		}
+		if arm.IsForbidden(err) {
+			r.log().Warn("private link service not readable: acknowledged, not retried", "pls", plsID, "err", err)
+			r.recordServiceFailure(ctx, plsID, t, err)
+			return nil, err
+		}
+		return nil, armErrWrap("read private link service "+plsID, err)
+	}
+	return r.reconcileService(ctx, pls, t, readAt)
+}
+
+// ReconcileService converges a PLS already read (e.g. from a list page: no extra GET).
+// readAt is when the PLS was read (a row written after it may be fresher).
+func (r *Reconciler) ReconcileService(ctx context.Context, pls *arm.PrivateLinkService, t Trigger, readAt time.Time) ([]Outcome, error) {
+	return r.reconcileService(ctx, pls, t, readAt)
+}
+
+func (r *Reconciler) reconcileService(ctx context.Context, pls *arm.PrivateLinkService, t Trigger, readAt time.Time) ([]Outcome, error) {
+	rows, err := r.storedRows(ctx, pls.ID)
+	if err != nil {
+		return nil, err
+	}
+	run := &serviceRun{r: r, pls: pls, trig: t, readAt: readAt, splUsed: map[string]string{}}
+	for _, row := range rows {
+		if row.SharedPrivateLinkID != "" && !strings.EqualFold(row.Status, StatusRemoved) {
+			run.splUsed[arm.NormalizeID(row.SharedPrivateLinkID)] = strings.ToLower(row.Name)
+		}
+	}
+	var outs []Outcome
+	var errs []error
+	seen := make(map[string]bool, len(pls.Connections))
+	for i := range pls.Connections {
+		c := pls.Connections[i]
+		seen[strings.ToLower(c.Name)] = true
+		o := run.converge(ctx, c, rows[strings.ToLower(c.Name)])
+		if o.Err != nil {
+			errs = append(errs, o.Err)
+		}
+		outs = append(outs, o)
+	}
+	// Connections that plsgate knew but ARM no longer lists were removed outside plsgate.
+	for name, row := range rows {
+		if seen[name] || strings.EqualFold(row.Status, StatusRemoved) {
+			continue
+		}
+		o := run.observeRemoved(ctx, row)
+		if o.Err != nil {
+			errs = append(errs, o.Err)
+		}
+		outs = append(outs, o)
+	}
+	return outs, joinErrs(errs)
+}
+
+// joinErrs keeps the retryable marker visible when any error is retryable.
+func joinErrs(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	err := errors.Join(errs...)
+	for _, e := range errs {
+		if IsRetryable(e) {
+			return retryable(err)
+		}
+	}
+	return err
+}
+
+// storedRows loads the stored state of every connection of a PLS in one query.
+func (r *Reconciler) storedRows(ctx context.Context, plsID string) (map[string]*store.Connection, error) {
+	rows := map[string]*store.Connection{}
+	q := store.ConnectionQuery{PLSID: plsID}
+	for {
+		items, next, err := r.Store.ListConnections(ctx, q)
+		if err != nil {
+			return nil, storeErr("load stored connections of "+plsID, err)
+		}
+		for i := range items {
+			rows[strings.ToLower(items[i].Name)] = &items[i]
+		}
+		if next == "" {
+			return rows, nil
+		}
+		q.Continuation = next
+	}
+}
+
+// serviceGone records that a PLS disappeared: its known connections are Removed.
+func (r *Reconciler) serviceGone(ctx context.Context, plsID string, t Trigger) ([]Outcome, error) {
+	rows, err := r.storedRows(ctx, plsID)
+	if err != nil {
+		return nil, err
+	}
+	run := &serviceRun{r: r, pls: &arm.PrivateLinkService{ID: plsID}, trig: t}
+	var outs []Outcome
+	var errs []error
+	for _, row := range rows {
+		if strings.EqualFold(row.Status, StatusRemoved) {
+			continue
+		}
+		o := run.observeRemoved(ctx, row)
+		if o.Err != nil {
+			errs = append(errs, o.Err)
+		}
+		outs = append(outs, o)
+	}
+	r.log().Info("private link service not found: known connections marked removed", "pls", plsID, "connections", len(outs))
+	return outs, joinErrs(errs)
+}
+
+// recordServiceFailure writes one row per (event, error) so a permanent
+// failure is visible in the history without piling up on redeliveries.
+func (r *Reconciler) recordServiceFailure(ctx context.Context, plsID string, t Trigger, cause error) {
+	at := t.At
+	if at.IsZero() {
+		at = r.now()
+	}
+	tr := &store.Transition{
+		PLSID: plsID, Subject: SubjectService, Action: "read", Actor: "plsgate", Phase: PhaseFailed,
+		Reason: truncate(cause.Error(), 512), Trigger: t.Kind, EventID: t.EventID, InvocationID: t.InvocationID,
+		Cause: "failure|" + t.Kind + "|" + t.EventID, At: at,
+	}
+	if _, err := r.Store.AppendTransition(ctx, tr); err != nil {
+		r.log().Warn("could not record failure", "pls", plsID, "err", err)
+	}
+}
+
+// serviceRun carries per-PLS, per-call state (the Web PubSub lookups are done
+// at most once per call).
+type serviceRun struct {
+	r      *Reconciler
+	pls    *arm.PrivateLinkService
+	trig   Trigger
+	readAt time.Time // when pls was read from ARM
+
+	holderID string // identifies this call's claims (lease holder)
+
+	splOnce sync.Once
+	spls    []arm.SharedPrivateLinkResource
+	splErr  error
+	// splUsed: a shared private link resource vouches for one connection only,
+	// so a copied request message cannot ride on another's verification.
+	splUsed map[string]string // spl ID → connection name
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

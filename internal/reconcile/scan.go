@@ -1,0 +1,316 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/plsgate/plsgate/internal/arm"
+	"github.com/plsgate/plsgate/internal/store"
+)
+
+// Scope is what a scan covers.
+type Scope struct {
+	Subscriptions []string // list every PLS of each (one ARM call per page)
+	PLSIDs        []string // explicit PLSs (one GET each)
+}
+
+// ScanOptions tune one scan.
+type ScanOptions struct {
+	Concurrency int           // PLSs reconciled at once (default 8)
+	Budget      time.Duration // stop dispatching after this long and store the position (0 = no limit)
+	RunID       string        // default: derived from the start time
+	// Progress is called after each PLS (from several goroutines, serialized).
+	Progress func(RunSummary)
+	// Resume continues from the stored position of an earlier scan of the same scope.
+	Resume bool
+}
+
+// RunRecorder is the part of the store that keeps runs and scan positions.
+type RunRecorder interface {
+	PutRun(ctx context.Context, r *store.Run) error
+	GetCheckpoint(ctx context.Context, scope string) (string, error)
+	PutCheckpoint(ctx context.Context, scope, value string) error
+}
+
+// RunSummary counts what a scan did.
+type RunSummary struct {
+	RunID       string
+	Scanned     int // PLSs reconciled
+	Listed      int // PLSs seen in list pages (or given explicitly)
+	Connections int
+	Approved    int
+	Rejected    int
+	Observed    int
+	Drift       int
+	LeftPending int
+	Failed      int
+	Complete    bool      // false: the budget ran out; the next scan resumes
+	ResumedAt   string    // position this scan started from ("" = beginning)
+	Outcomes    []Outcome `json:"-"` // only those that changed something
+}
+
+// Acted is the number of ARM writes made (approvals + rejections).
+func (s RunSummary) Acted() int { return s.Approved + s.Rejected }
+
+// ScopeKey names a scope for its stored position.
+func ScopeKey(s Scope) string {
+	subs := slices.Clone(s.Subscriptions)
+	ids := make([]string, len(s.PLSIDs))
+	for i, id := range s.PLSIDs {
+		ids[i] = arm.NormalizeID(id)
+	}
+	slices.Sort(subs)
+	slices.Sort(ids)
+	h := sha256.Sum256([]byte(strings.ToLower(strings.Join(subs, ",") + "|" + strings.Join(ids, ","))))
+	return "scan-" + hex.EncodeToString(h[:8])
+}
+
+// position is where a scan stands: the source index (explicit PLSs first, then
+// each subscription) and how many PLSs of that source are done, in list order.
+type position struct{ source, done int }
+
+func (p position) String() string { return fmt.Sprintf("%d:%d", p.source, p.done) }
+
+func parsePosition(s string) (position, bool) {
+	a, b, ok := strings.Cut(s, ":")
+	if !ok {
+		return position{}, false
+	}
+	src, err1 := strconv.Atoi(a)
+	done, err2 := strconv.Atoi(b)
+	if err1 != nil || err2 != nil || src < 0 || done < 0 {
+		return position{}, false
+	}
+	return position{src, done}, true
+}
+
+// Scan reconciles every PLS in scope with bounded concurrency, streaming list
+// pages so memory does not grow with the number of PLSs. When the budget runs
+// out it stops dispatching, waits for the PLSs in flight, and stores the
+// position so the next scan continues there. The Functions timer runs one tick
+// at a time (singleton lock), so one scan per scope runs at once.
+func (r *Reconciler) Scan(ctx context.Context, scope Scope, runs RunRecorder, t Trigger, o ScanOptions) (RunSummary, error) {
+	conc := o.Concurrency
+	if conc <= 0 {
+		conc = 8
+	}
+	start := r.now()
+	sum := RunSummary{RunID: o.RunID}
+	if sum.RunID == "" {
+		sum.RunID = start.Format("20060102T150405.000Z")
+	}
+	key := ScopeKey(scope)
+	from := position{}
+	if o.Resume && runs != nil {
+		v, err := runs.GetCheckpoint(ctx, key)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return sum, storeErr("read scan position", err)
+		}
+		if p, ok := parsePosition(v); ok {
+			from, sum.ResumedAt = p, v
+		}
+	}
+	run := &store.Run{ID: sum.RunID, Trigger: t.Kind, Status: "running", StartedAt: start}
+	if runs != nil {
+		if err := runs.PutRun(ctx, run); err != nil {
+			return sum, storeErr("record run start", err)
+		}
+	}
+
+	dispatchCtx := ctx
+	if o.Budget > 0 {
+		var cancel context.CancelFunc
+		dispatchCtx, cancel = context.WithTimeout(ctx, o.Budget)
+		defer cancel()
+	}
+
+	var (
+		mu       sync.Mutex
+		errs     []error
+		sem      = make(chan struct{}, conc)
+		wg       sync.WaitGroup
+		stopped  bool
+		progress = from
+	)
+	// Completion tracking per source: the position only advances over a
+	// contiguous prefix of finished PLSs, so a resume never skips one.
+	type tracker struct {
+		next     int
+		finished map[int]bool
+	}
+	tr := &tracker{next: from.done, finished: map[int]bool{}}
+	finish := func(source, idx int, outs []Outcome, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		sum.Scanned++
+		if err != nil {
+			errs = append(errs, err)
+			sum.Failed++
+		}
+		for _, oc := range outs {
+			sum.Connections++
+			switch oc.Result {
+			case Approved:
+				sum.Approved++
+			case Rejected:
+				sum.Rejected++
+			case Observed:
+				sum.Observed++
+			case Drift:
+				sum.Drift++
+			case LeftPending:
+				sum.LeftPending++
+			case Failed:
+				if err == nil {
+					sum.Failed++
+				}
+			}
+			if oc.Result != Unchanged && oc.Result != InProgress {
+				sum.Outcomes = append(sum.Outcomes, oc)
+			}
+		}
+		if source == progress.source {
+			tr.finished[idx] = true
+			for tr.finished[tr.next] {
+				delete(tr.finished, tr.next)
+				tr.next++
+			}
+			progress.done = tr.next
+		}
+		if o.Progress != nil {
+			o.Progress(sum)
+		}
+	}
+	dispatch := func(source, idx int, work func(context.Context) ([]Outcome, error)) bool {
+		select {
+		case sem <- struct{}{}:
+		case <-dispatchCtx.Done():
+			return false
+		}
+		if dispatchCtx.Err() != nil {
+			<-sem
+			return false
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			outs, err := work(ctx)
+			finish(source, idx, outs, err)
+		}()
+		return true
+	}
+	// moveTo waits for the current source to drain before the position moves on.
+	moveTo := func(source int) {
+		wg.Wait()
+		mu.Lock()
+		progress = position{source: source}
+		tr.next, tr.finished = 0, map[int]bool{}
+		mu.Unlock()
+	}
+
+	// Sources in a fixed order: the explicit PLSs (if any) as one source, then
+	// one per subscription. Within a source the order is the list order.
+	type source struct {
+		ids []string // explicit PLSs
+		sub string
+	}
+	var srcs []source
+	if len(scope.PLSIDs) > 0 {
+		srcs = append(srcs, source{ids: scope.PLSIDs})
+	}
+	for _, sub := range scope.Subscriptions {
+		srcs = append(srcs, source{sub: sub})
+	}
+	var listErr error
+	count := func() { mu.Lock(); sum.Listed++; mu.Unlock() }
+sources:
+	for si := from.source; si < len(srcs); si++ {
+		skip := 0
+		if si == from.source {
+			skip = from.done
+		} else {
+			moveTo(si)
+		}
+		if src := srcs[si]; src.ids != nil {
+			for i := skip; i < len(src.ids); i++ {
+				id := src.ids[i]
+				count()
+				if !dispatch(si, i, func(ctx context.Context) ([]Outcome, error) { return r.Reconcile(ctx, id, t) }) {
+					stopped = true
+					break sources
+				}
+			}
+			continue
+		}
+		sub := srcs[si].sub
+		idx := 0
+		readAt := r.now()
+		for page, err := range r.ARM.ListPrivateLinkServices(dispatchCtx, sub) {
+			if err != nil {
+				if dispatchCtx.Err() != nil && ctx.Err() == nil {
+					stopped = true
+					break sources
+				}
+				listErr = errors.Join(listErr, armErrWrap("list private link services of subscription "+sub, err))
+				break
+			}
+			pageReadAt := readAt
+			readAt = r.now() // the next page is read after this one was handed out
+			for _, pls := range page {
+				i := idx
+				idx++
+				if i < skip {
+					continue
+				}
+				count()
+				if !dispatch(si, i, func(ctx context.Context) ([]Outcome, error) { return r.ReconcileService(ctx, pls, t, pageReadAt) }) {
+					stopped = true
+					break sources
+				}
+			}
+		}
+	}
+	wg.Wait()
+
+	sum.Complete = !stopped && listErr == nil
+	checkpoint := ""
+	if stopped {
+		mu.Lock()
+		checkpoint = progress.String()
+		mu.Unlock()
+	}
+	end := r.now()
+	run.FinishedAt = end
+	run.Scanned, run.Total, run.Acted, run.Observed, run.Drift, run.Failed = sum.Scanned, sum.Listed, sum.Acted(), sum.Observed, sum.Drift, sum.Failed
+	run.Continuation = checkpoint
+	run.Status = "succeeded"
+	switch {
+	case stopped:
+		run.Status = "partial"
+	case listErr != nil || len(errs) > 0:
+		run.Status = "failed"
+	}
+	allErr := errors.Join(append(errs, listErr)...)
+	if allErr != nil {
+		run.Error = truncate(allErr.Error(), 2048)
+	}
+	if runs != nil {
+		wctx := context.WithoutCancel(ctx)
+		if err := runs.PutCheckpoint(wctx, key, checkpoint); err != nil {
+			allErr = errors.Join(allErr, storeErr("store scan position", err))
+		}
+		if err := runs.PutRun(wctx, run); err != nil {
+			allErr = errors.Join(allErr, storeErr("record run end", err))
+		}
+	}
+	return sum, allErr
+}
