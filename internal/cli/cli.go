@@ -30,7 +30,13 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		// serve, reconcile, policy, history and dev are added as their packages land.
+		{"serve", "run as the Azure Functions custom handler (default)", Serve},
+		{"policy", "check FILE | eval FILE --connection JSON [--pls JSON] [--output json]", func(ctx context.Context, env Env) int {
+			return Policy(ctx, env.Args, env.Stdout, env.Stderr)
+		}},
+		{"dev", "local emulators: arm-emulator [flags]", func(ctx context.Context, env Env) int {
+			return Dev(ctx, env.Args, env.Stdout, env.Stderr)
+		}},
 		{"version", "print the version", func(_ context.Context, env Env) int {
 			fmt.Fprintf(env.Stdout, "plsgate %s (%s %s/%s)\n", env.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return ExitOK

@@ -136,10 +136,6 @@ func Load(getenv func(string) string) (*Config, error) {
 	if c.TablesConnection == "" && c.TablesEndpoint == "" {
 		bad("PLSGATE_TABLES_CONNECTION", "no Table storage configured: set PLSGATE_TABLES_CONNECTION, PLSGATE_TABLES_ENDPOINT or AzureWebJobsStorage")
 	}
-	if c.TablesConnection == "UseDevelopmentStorage=true" {
-		// aztables does not understand the shorthand (azure-facts §7).
-		bad("PLSGATE_TABLES_CONNECTION", "UseDevelopmentStorage=true is not supported by the Tables SDK: use Azurite's full connection string")
-	}
 	if c.TablesEndpoint != "" {
 		if err := checkURL(c.TablesEndpoint); err != nil {
 			bad("PLSGATE_TABLES_ENDPOINT", "%v", err)

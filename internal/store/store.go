@@ -68,6 +68,8 @@ type Options struct {
 	TablePrefix string
 	// Retry overrides azcore's default retry policy (optional; tests shorten it).
 	Retry *policy.RetryOptions
+	// Transport replaces the HTTP client (optional; tests count Table calls with it).
+	Transport policy.Transporter
 }
 
 // Store is safe for concurrent use.
@@ -90,6 +92,7 @@ func New(ctx context.Context, o Options) (*Store, error) {
 	if o.Retry != nil {
 		copts.Retry = *o.Retry
 	}
+	copts.Transport = o.Transport
 	return open(ctx, o, copts)
 }
 

@@ -1,0 +1,240 @@
+// Package app wires plsgate together: it builds the store, the ARM client, the
+// policy and the reconciler from a Config, and adapts the three Functions
+// triggers (ResourceEvents, Reconcile, Api) to them. Triggers are thin: every
+// one of them ends in reconcile; app holds no decision logic of its own.
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	azpolicy "github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/plsgate/plsgate/handler"
+	"github.com/plsgate/plsgate/internal/api"
+	"github.com/plsgate/plsgate/internal/arm"
+	"github.com/plsgate/plsgate/internal/config"
+	"github.com/plsgate/plsgate/internal/events"
+	"github.com/plsgate/plsgate/internal/policy"
+	"github.com/plsgate/plsgate/internal/reconcile"
+	"github.com/plsgate/plsgate/internal/store"
+)
+
+// Function and binding names: they must equal functions/*/function.json.
+const (
+	FunctionEvents     = "ResourceEvents"
+	FunctionTimer      = "Reconcile"
+	FunctionAPI        = "Api"
+	BindingEvent       = "event"
+	BindingTimer       = "timer"
+	BindingRequest     = "req"
+	BindingResponse    = "res"
+	EventTimeout       = 25 * time.Second // below Event Grid's 30 s wait
+	scanBudgetFallback = 8 * time.Minute
+)
+
+// App is plsgate with its dependencies built.
+type App struct {
+	Config     *config.Config
+	Store      *store.Store
+	ARM        *arm.Client
+	Policy     *policy.Policy
+	Reconciler *reconcile.Reconciler
+	Classifier *events.Classifier
+	Logger     *slog.Logger
+	// API serves the Api function's routes.
+	API http.Handler
+}
+
+// Deps lets tests and the demo inject what New would otherwise build.
+type Deps struct {
+	Credential azcore.TokenCredential // default: StaticToken on loopback ARM, else managed identity / DefaultAzureCredential
+	Notifier   reconcile.Notifier
+	Policy     *policy.Policy // already loaded (serve validates it before listening)
+	// TablesTransport and ARMTransport replace the HTTP clients (tests count calls).
+	TablesTransport, ARMTransport azpolicy.Transporter
+}
+
+// New builds plsgate from a validated Config. An invalid policy is a config
+// error (the caller exits 2).
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, deps Deps) (*App, error) {
+	pol := deps.Policy
+	if pol == nil {
+		var err error
+		if pol, err = LoadPolicy(cfg, logger); err != nil {
+			return nil, err
+		}
+	}
+	var err error
+	cred := deps.Credential
+	if cred == nil {
+		if cfg.ARMOverLoopbackHTTP() {
+			cred = arm.StaticToken("plsgate-emulator-token")
+		} else if cred, err = arm.NewCredential(cfg.AzureClientID); err != nil {
+			return nil, fmt.Errorf("credential: %w", err)
+		}
+	}
+	armClient, err := arm.New(arm.Options{Endpoint: cfg.ARMEndpoint, Credential: cred, AllowHTTP: cfg.ARMOverLoopbackHTTP(), Transport: deps.ARMTransport})
+	if err != nil {
+		return nil, &ConfigError{Setting: "ARM_ENDPOINT", Err: err}
+	}
+	st, err := store.New(ctx, store.Options{ConnectionString: cfg.TablesConnection, Endpoint: cfg.TablesEndpoint, Credential: cred, TablePrefix: cfg.TablePrefix, Transport: deps.TablesTransport})
+	if err != nil {
+		return nil, fmt.Errorf("table storage: %w", err)
+	}
+	a := &App{
+		Config: cfg, Store: st, ARM: armClient, Policy: pol, Logger: logger,
+		Classifier: events.NewClassifier(events.Scope{Subscriptions: cfg.ScopeSubscriptions, PLSIDs: cfg.ScopePLSIDs}),
+	}
+	a.Reconciler = &reconcile.Reconciler{
+		ARM: armClient, Store: st, Policy: pol, Notifier: deps.Notifier,
+		WebPubSubIDs: cfg.WebPubSubIDs, DryRun: cfg.DryRun, EnforceDrift: cfg.DriftMode == config.DriftEnforce,
+		Logger: logger,
+	}
+	if len(cfg.WebPubSubIDs) > 0 {
+		a.Reconciler.SharedLinks = armClient
+	}
+	a.API = api.New(api.Options{
+		Deciders: a.Reconciler, Store: st, Runs: st, Policy: pol,
+		Approvers: cfg.Approvers, ApproversForce: cfg.ApproversForce,
+		Scope: a.Scope(), ScanConcurrency: cfg.ReconcileConcurrency, ScanBudget: cfg.ReconcileTimeBudget,
+		BaseContext: ctx, Logger: logger,
+	})
+	return a, nil
+}
+
+// LoadPolicy compiles PLSGATE_POLICY; an invalid policy is a ConfigError.
+func LoadPolicy(cfg *config.Config, logger *slog.Logger) (*policy.Policy, error) {
+	pol, err := policy.Load(cfg.Policy)
+	if err != nil {
+		return nil, &ConfigError{Setting: "PLSGATE_POLICY", Err: err}
+	}
+	for _, w := range pol.Warnings() {
+		logger.Warn("policy warning", "warning", w)
+	}
+	return pol, nil
+}
+
+// ConfigError is a configuration problem found while building (exit code 2).
+type ConfigError struct {
+	Setting string
+	Err     error
+}
+
+func (e *ConfigError) Error() string { return fmt.Sprintf("setting %s: %v", e.Setting, e.Err) }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Register adds the three functions to the custom-handler server.
+func (a *App) Register(s *handler.Server) {
+	s.HandleEvents(FunctionEvents, BindingEvent, EventTimeout, a.HandleEvent)
+	s.HandleTimer(FunctionTimer, BindingTimer, a.scanBudget()+time.Minute, a.HandleTimer)
+	s.HandleHTTP(FunctionAPI, BindingRequest, BindingResponse, 0, a.API)
+}
+
+func (a *App) scanBudget() time.Duration {
+	if a.Config.ReconcileTimeBudget > 0 {
+		return a.Config.ReconcileTimeBudget
+	}
+	return scanBudgetFallback
+}
+
+// Scope is the configured scan scope.
+func (a *App) Scope() reconcile.Scope {
+	return reconcile.Scope{Subscriptions: a.Config.ScopeSubscriptions, PLSIDs: a.Config.ScopePLSIDs}
+}
+
+// HandleEvent is the ResourceEvents function: decode, classify (no I/O for
+// noise), and reconcile each private link service the event concerns.
+// Malformed events are logged and acknowledged: they never get better on a
+// retry. Retryable failures fail the invocation so Event Grid redelivers.
+func (a *App) HandleEvent(ctx context.Context, inv *handler.Invocation, raw json.RawMessage) error {
+	evs, err := events.Decode(raw)
+	if err != nil {
+		inv.Logger.Warn("malformed event acknowledged", "err", err)
+		inv.Logf("malformed event ignored: %v", err)
+		return nil
+	}
+	var errs []error
+	for _, ev := range evs {
+		h, err := a.Classifier.Classify(ev)
+		log := inv.Logger.With("eventId", ev.ID, "eventType", ev.Type)
+		if err != nil {
+			log.Warn("malformed event acknowledged", "err", err)
+			inv.Logf("malformed event %s ignored: %v", ev.ID, err)
+			continue
+		}
+		if h.Kind == events.Irrelevant {
+			log.Debug("event not relevant", "why", h.Why)
+			continue
+		}
+		if h.HasPending != nil && !*h.HasPending {
+			log.Debug("no Pending connection in the notification body: skipped", "pls", h.PLSIDs)
+			continue
+		}
+		plsIDs := h.PLSIDs
+		if h.Kind == events.PrivateEndpointWritten {
+			pe, err := a.ARM.GetPrivateEndpoint(ctx, h.PrivateEndpointID)
+			if err != nil {
+				if arm.IsRetryable(err) {
+					errs = append(errs, fmt.Errorf("read private endpoint %s: %w", h.PrivateEndpointID, err))
+				} else {
+					log.Info("private endpoint not readable: acknowledged", "privateEndpoint", h.PrivateEndpointID, "err", err)
+				}
+				continue
+			}
+			plsIDs = slices.DeleteFunc(slices.Clone(pe.TargetIDs), func(id string) bool { return !a.Classifier.InScope(id) })
+		}
+		at, _ := time.Parse(time.RFC3339Nano, ev.Time) // zero (= now) when absent or odd
+		trig := reconcile.Trigger{Kind: "event", EventID: ev.ID, InvocationID: inv.ID, At: at}
+		for _, pls := range plsIDs {
+			outs, err := a.Reconciler.Reconcile(ctx, pls, trig)
+			a.logOutcomes(inv, log, outs)
+			if err != nil {
+				if reconcile.IsRetryable(err) {
+					errs = append(errs, err)
+				} else {
+					log.Warn("terminal error recorded and acknowledged", "pls", pls, "err", err)
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (a *App) logOutcomes(inv *handler.Invocation, log *slog.Logger, outs []reconcile.Outcome) {
+	for _, o := range outs {
+		if o.Result == reconcile.Unchanged {
+			continue
+		}
+		log.Info("connection "+string(o.Result), "pls", o.PLSID, "connection", o.Connection,
+			"from", o.From, "to", o.To, "decision", string(o.Action), "rule", o.Rule, "reason", o.Reason)
+		inv.Logf("%s %s on %s: %s→%s (decision %s, rule %q)", o.Result, o.Connection, o.PLSID, o.From, o.To, o.Action, o.Rule)
+	}
+}
+
+// HandleTimer is the Reconcile function: one scan of the configured scope,
+// resumed from where the previous tick ran out of time. The Functions timer
+// is a singleton (one instance runs a tick), so scans do not overlap.
+func (a *App) HandleTimer(ctx context.Context, inv *handler.Invocation, info handler.TimerInfo) error {
+	if info.IsPastDue {
+		inv.Logf("timer is past due: running the missed scan now")
+	}
+	sum, err := a.Reconciler.Scan(ctx, a.Scope(), a.Store, reconcile.Trigger{Kind: "timer", InvocationID: inv.ID},
+		reconcile.ScanOptions{Concurrency: a.Config.ReconcileConcurrency, Budget: a.scanBudget(), Resume: true})
+	inv.Logf("scan %s: %d private link services, %d connections, %d approved, %d rejected, %d observed, %d drift, %d failed, complete=%v",
+		sum.RunID, sum.Scanned, sum.Connections, sum.Approved, sum.Rejected, sum.Observed, sum.Drift, sum.Failed, sum.Complete)
+	for _, o := range sum.Outcomes {
+		inv.Logger.Info("connection "+string(o.Result), "pls", o.PLSID, "connection", o.Connection, "from", o.From, "to", o.To, "rule", o.Rule)
+	}
+	if err != nil {
+		// The failed PLSs are retried on the next tick; a failed tick is visible in monitoring.
+		return fmt.Errorf("scan %s: %w", sum.RunID, err)
+	}
+	return nil
+}

@@ -1,0 +1,126 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/plsgate/plsgate/handler"
+	"github.com/plsgate/plsgate/internal/app"
+	"github.com/plsgate/plsgate/internal/config"
+)
+
+// Serve runs plsgate as the Functions custom handler. Settings and the policy
+// are validated before listening (exit 2 when invalid); the listener answers
+// the host's readiness probe at once while Table storage is opened in the
+// background, and invocations that arrive meanwhile wait for it.
+func Serve(ctx context.Context, env Env) int {
+	if len(env.Args) > 0 {
+		fmt.Fprintf(env.Stderr, "plsgate serve: unexpected arguments %q\n", env.Args)
+		return ExitUsage
+	}
+	cfg, err := config.Load(env.Getenv)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "plsgate: invalid configuration:\n%v\n", err)
+		return ExitUsage
+	}
+	logger := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	pol, err := app.LoadPolicy(cfg, logger)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "plsgate: %v\n", err)
+		return ExitUsage
+	}
+	port := handler.Port()
+	if v := env.Getenv("FUNCTIONS_CUSTOMHANDLER_PORT"); v != "" {
+		port = v
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", port))
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "plsgate: listen: %v\n", err)
+		return ExitRuntime
+	}
+	srv := handler.New(handler.Options{Logger: logger})
+	lz := &lazyApp{ready: make(chan struct{})}
+	lz.register(srv, cfg.ReconcileTimeBudget+time.Minute)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		a, err := app.New(ctx, cfg, logger, app.Deps{Policy: pol})
+		if err != nil {
+			logger.Error("start-up failed", "err", err)
+			lz.fail(err)
+			cancel()
+			return
+		}
+		lz.set(a)
+		logger.Info("plsgate ready", "port", port, "dryRun", cfg.DryRun, "driftMode", string(cfg.DriftMode))
+	}()
+	if err := srv.Serve(ctx, ln); err != nil {
+		fmt.Fprintf(env.Stderr, "plsgate: %v\n", err)
+		return ExitRuntime
+	}
+	if err := lz.err; err != nil {
+		var ce *app.ConfigError
+		if errors.As(err, &ce) {
+			return ExitUsage
+		}
+		return ExitRuntime
+	}
+	return ExitOK
+}
+
+// lazyApp registers the functions at once and lets invocations wait (within
+// their deadline) until the app is built.
+type lazyApp struct {
+	ready chan struct{}
+	once  sync.Once
+	app   *app.App
+	err   error
+}
+
+func (l *lazyApp) set(a *app.App) { l.app = a; l.once.Do(func() { close(l.ready) }) }
+func (l *lazyApp) fail(err error) { l.err = err; l.once.Do(func() { close(l.ready) }) }
+
+func (l *lazyApp) get(ctx context.Context) (*app.App, error) {
+	select {
+	case <-l.ready:
+		if l.err != nil {
+			return nil, l.err
+		}
+		return l.app, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("plsgate is still starting: %w", ctx.Err())
+	}
+}
+
+func (l *lazyApp) register(s *handler.Server, timerTimeout time.Duration) {
+	s.HandleEvents(app.FunctionEvents, app.BindingEvent, app.EventTimeout, func(ctx context.Context, inv *handler.Invocation, ev json.RawMessage) error {
+		a, err := l.get(ctx)
+		if err != nil {
+			return err
+		}
+		return a.HandleEvent(ctx, inv, ev)
+	})
+	s.HandleTimer(app.FunctionTimer, app.BindingTimer, timerTimeout, func(ctx context.Context, inv *handler.Invocation, info handler.TimerInfo) error {
+		a, err := l.get(ctx)
+		if err != nil {
+			return err
+		}
+		return a.HandleTimer(ctx, inv, info)
+	})
+	s.HandleHTTP(app.FunctionAPI, app.BindingRequest, app.BindingResponse, 0, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, err := l.get(r.Context())
+		if err != nil {
+			handler.WriteError(w, &handler.Error{Status: http.StatusServiceUnavailable, Code: "Starting", Message: "plsgate is starting; retry shortly"})
+			return
+		}
+		a.API.ServeHTTP(w, r)
+	}))
+}
