@@ -21,6 +21,7 @@ import (
 	"github.com/plsgate/plsgate/internal/arm"
 	"github.com/plsgate/plsgate/internal/config"
 	"github.com/plsgate/plsgate/internal/events"
+	"github.com/plsgate/plsgate/internal/notify"
 	"github.com/plsgate/plsgate/internal/policy"
 	"github.com/plsgate/plsgate/internal/reconcile"
 	"github.com/plsgate/plsgate/internal/store"
@@ -50,6 +51,16 @@ type App struct {
 	Logger     *slog.Logger
 	// API serves the Api function's routes.
 	API http.Handler
+
+	publisher *notify.Publisher
+}
+
+// Close flushes queued notifications (bounded by ctx).
+func (a *App) Close(ctx context.Context) error {
+	if a.publisher == nil {
+		return nil
+	}
+	return a.publisher.Close(ctx)
 }
 
 // Deps lets tests and the demo inject what New would otherwise build.
@@ -57,8 +68,9 @@ type Deps struct {
 	Credential azcore.TokenCredential // default: StaticToken on loopback ARM, else managed identity / DefaultAzureCredential
 	Notifier   reconcile.Notifier
 	Policy     *policy.Policy // already loaded (serve validates it before listening)
-	// TablesTransport and ARMTransport replace the HTTP clients (tests count calls).
-	TablesTransport, ARMTransport azpolicy.Transporter
+	// TablesTransport, ARMTransport and NotifyTransport replace the HTTP clients
+	// (tests count calls; the demo trusts its local topic's certificate).
+	TablesTransport, ARMTransport, NotifyTransport azpolicy.Transporter
 }
 
 // New builds plsgate from a validated Config. An invalid policy is a config
@@ -92,8 +104,16 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, deps Deps
 		Config: cfg, Store: st, ARM: armClient, Policy: pol, Logger: logger,
 		Classifier: events.NewClassifier(events.Scope{Subscriptions: cfg.ScopeSubscriptions, PLSIDs: cfg.ScopePLSIDs}),
 	}
+	notifier := deps.Notifier
+	if notifier == nil && cfg.NotifyTopicEndpoint != "" {
+		p, err := notify.New(notify.Options{Endpoint: cfg.NotifyTopicEndpoint, Key: cfg.NotifyTopicKey, Credential: cred, Transport: deps.NotifyTransport, Logger: logger})
+		if err != nil {
+			return nil, &ConfigError{Setting: "NOTIFY_TOPIC_ENDPOINT", Err: err}
+		}
+		a.publisher, notifier = p, p
+	}
 	a.Reconciler = &reconcile.Reconciler{
-		ARM: armClient, Store: st, Policy: pol, Notifier: deps.Notifier,
+		ARM: armClient, Store: st, Policy: pol, Notifier: notifier,
 		WebPubSubIDs: cfg.WebPubSubIDs, DryRun: cfg.DryRun, EnforceDrift: cfg.DriftMode == config.DriftEnforce,
 		Logger: logger,
 	}

@@ -62,9 +62,24 @@ func Serve(ctx context.Context, env Env) int {
 		lz.set(a)
 		logger.Info("plsgate ready", "port", port, "dryRun", cfg.DryRun, "driftMode", string(cfg.DriftMode))
 	}()
-	if err := srv.Serve(ctx, ln); err != nil {
+	err = srv.Serve(ctx, ln)
+	select {
+	case <-lz.ready:
+		if lz.app != nil { // flush queued notifications
+			flush, cancelFlush := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			_ = lz.app.Close(flush)
+			cancelFlush()
+		}
+	default:
+	}
+	if err != nil {
 		fmt.Fprintf(env.Stderr, "plsgate: %v\n", err)
 		return ExitRuntime
+	}
+	select {
+	case <-lz.ready:
+	default:
+		return ExitOK // stopped before start-up finished
 	}
 	if err := lz.err; err != nil {
 		var ce *app.ConfigError
