@@ -71,6 +71,8 @@ type Deps struct {
 	// TablesTransport, ARMTransport and NotifyTransport replace the HTTP clients
 	// (tests count calls; the demo trusts its local topic's certificate).
 	TablesTransport, ARMTransport, NotifyTransport azpolicy.Transporter
+	// ARMRetry and TablesRetry override azcore's retry policy (tests shorten it).
+	ARMRetry, TablesRetry *azpolicy.RetryOptions
 }
 
 // New builds plsgate from a validated Config. An invalid policy is a config
@@ -92,11 +94,11 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, deps Deps
 			return nil, fmt.Errorf("credential: %w", err)
 		}
 	}
-	armClient, err := arm.New(arm.Options{Endpoint: cfg.ARMEndpoint, Credential: cred, AllowHTTP: cfg.ARMOverLoopbackHTTP(), Transport: deps.ARMTransport})
+	armClient, err := arm.New(arm.Options{Endpoint: cfg.ARMEndpoint, Credential: cred, AllowHTTP: cfg.ARMOverLoopbackHTTP(), Transport: deps.ARMTransport, Retry: deps.ARMRetry})
 	if err != nil {
 		return nil, &ConfigError{Setting: "ARM_ENDPOINT", Err: err}
 	}
-	st, err := store.New(ctx, store.Options{ConnectionString: cfg.TablesConnection, Endpoint: cfg.TablesEndpoint, Credential: cred, TablePrefix: cfg.TablePrefix, Transport: deps.TablesTransport})
+	st, err := store.New(ctx, store.Options{ConnectionString: cfg.TablesConnection, Endpoint: cfg.TablesEndpoint, Credential: cred, TablePrefix: cfg.TablePrefix, Transport: deps.TablesTransport, Retry: deps.TablesRetry})
 	if err != nil {
 		return nil, fmt.Errorf("table storage: %w", err)
 	}

@@ -1,9 +1,12 @@
 package app_test
 
 import (
+	"time"
+
 	"context"
 	"encoding/json"
 	"fmt"
+	azpolicy "github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -222,5 +225,119 @@ func TestDuplicateAndConcurrentDeliveries(t *testing.T) {
 	want := "connection:>Pending:observed:observed | connection:Pending>Approved:done:rule:webpubsub-shared-endpoints | sharedPrivateLinkResource:Pending>Approved:observed:observed"
 	if got := steps(h); got != want {
 		t.Fatalf("history\n got %s\nwant %s", got, want)
+	}
+}
+
+func partnerEndpoint(t *testing.T, env *testenv.Env, name string) string {
+	t.Helper()
+	pe, err := env.ARM.CreatePrivateEndpoint(armemu.PrivateEndpoint{SubscriptionID: consumerSub, ResourceGroup: "cust", Name: name, Location: "eastus",
+		Links: []*armemu.PrivateEndpointLink{{Name: name, Manual: true, PrivateLinkServiceID: testenv.PLSID, RequestMessage: "partner: " + name}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pe.Links[0].ConnectionName
+}
+
+func shortRetry() *azpolicy.RetryOptions {
+	return &azpolicy.RetryOptions{MaxRetries: 2, RetryDelay: 5 * time.Millisecond, MaxRetryDelay: 2 * time.Second}
+}
+
+// 30 % of ARM calls fail with 429 (Retry-After) or 5xx: Event Grid-style
+// redelivery approves every eligible connection, none twice.
+func TestARMFaultsConvergeThroughRedelivery(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{Policy: e2ePolicy, ARM: crossEvents(""),
+		Settings: map[string]string{"SCOPE_SUBSCRIPTIONS": testenv.Subscription + "," + consumerSub},
+		Deps:     app.Deps{ARMRetry: shortRetry()}})
+	var faults []armemu.FaultRule
+	for _, op := range []string{"PrivateLinkServices_Get", "PrivateEndpoints_Get", updateOp} {
+		faults = append(faults, armemu.FaultRule{Operation: op, Rate429: 0.1, Rate500: 0.1, Rate503: 0.1, RetryAfter: 1})
+	}
+	if err := env.ARM.SetFaults(armemu.Faults{Seed: 7, Rules: faults}); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for i := 0; i < 6; i++ {
+		names = append(names, partnerEndpoint(t, env, fmt.Sprintf("pe-%d", i)))
+	}
+	env.WaitEvents(t)
+	if env.ARM.FaultCounters()[updateOp]+env.ARM.FaultCounters()["PrivateLinkServices_Get"] == 0 {
+		t.Fatal("no fault was injected: the test proves nothing")
+	}
+	for _, n := range names {
+		c, _ := env.ARM.Connection(testenv.PLSID, n)
+		if c.Status != "Approved" {
+			t.Errorf("%s is %s", n, c.Status)
+		}
+		done := 0
+		for _, tr := range history(t, env, n) {
+			if tr.Phase == "done" {
+				done++
+			}
+		}
+		if done != 1 {
+			t.Errorf("%s: %d done transitions, want 1", n, done)
+		}
+	}
+	if ok := env.ARM.Counters()[updateOp] - env.ARM.FaultCounters()[updateOp]; ok != len(names) {
+		t.Fatalf("successful ARM writes = %d, want %d", ok, len(names))
+	}
+}
+
+// Table storage down: no ARM write happens without its intent row, the
+// invocation fails (Event Grid redelivers), and after the restart the
+// redelivery converges to one approval.
+func TestTableOutageNoWriteWithoutIntent(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{Policy: e2ePolicy, ARM: crossEvents(""),
+		Settings: map[string]string{"SCOPE_SUBSCRIPTIONS": testenv.Subscription + "," + consumerSub},
+		Deps:     app.Deps{TablesRetry: shortRetry()}})
+	azurite.Stop()
+	restarted := false
+	defer func() {
+		if !restarted {
+			azurite.Restart(t)
+		}
+	}()
+	name := partnerEndpoint(t, env, "pe-outage")
+	deadline := time.Now().Add(30 * time.Second)
+	for env.ARM.DeliveryStats().Retried == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if env.ARM.DeliveryStats().Retried == 0 {
+		t.Fatal("the delivery did not fail while Table storage was down")
+	}
+	if n := env.ARM.Counters()[updateOp]; n != 0 {
+		t.Fatalf("%d ARM writes while Table storage was down", n)
+	}
+	azurite.Restart(t)
+	restarted = true
+	env.WaitEvents(t)
+	if c, _ := env.ARM.Connection(testenv.PLSID, name); c.Status != "Approved" {
+		t.Fatalf("after restart the connection is %s", c.Status)
+	}
+	if n := env.ARM.Counters()[updateOp]; n != 1 {
+		t.Fatalf("ARM writes = %d, want 1", n)
+	}
+	got := steps(history(t, env, name))
+	if want := "connection:>Pending:observed:observed | connection:Pending>Approved:done:rule:partner"; got != want {
+		t.Fatalf("history\n got %s\nwant %s", got, want)
+	}
+}
+
+// One relevant event: one ARM read of the PLS, then one write per Pending
+// connection the policy decides — nothing else.
+func TestARMCallsPerPendingConnection(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{Policy: e2ePolicy, NoEvents: true})
+	for i := 0; i < 3; i++ {
+		partnerEndpoint(t, env, fmt.Sprintf("pe-%d", i))
+	}
+	env.ARM.ResetCounters()
+	ev := egEvent("w1", "Microsoft.Resources.ResourceWriteSuccess", testenv.PLSID, "Microsoft.Network/privateLinkServices/write")
+	body, _ := json.Marshal([]any{ev})
+	if status, err := env.Host.DeliverEvents(context.Background(), app.FunctionEvents, body); err != nil || status != 202 {
+		t.Fatalf("delivery: %d %v", status, err)
+	}
+	want := map[string]int{"PrivateLinkServices_Get": 1, updateOp: 3}
+	if got := env.ARM.Counters(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("ARM calls %v, want %v", got, want)
 	}
 }

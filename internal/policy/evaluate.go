@@ -30,3 +30,36 @@ func (p *Policy) Evaluate(f Facts) Decision {
 	}
 	return Decision{Action: p.def, Reason: p.defReason, Trace: trace}
 }
+
+// NeedsVerification reports whether the verification fact name (e.g.
+// "webPubSub") can change the decision for these facts: some rule that uses
+// it matches on everything else, before any rule that decides without it.
+// The caller skips the lookup (ARM reads) when it cannot matter. Pure.
+func (p *Policy) NeedsVerification(f Facts, name string) bool {
+	c := newEvalCtx(&f)
+	for i := range p.rules {
+		r := &p.rules[i]
+		uses, others := false, true
+		for j := range r.matchers {
+			m := &r.matchers[j]
+			if m.kind == kindVerified && m.verify == name {
+				uses = true
+				continue
+			}
+			if ok, _ := m.match(&c); !ok {
+				others = false
+				break
+			}
+		}
+		switch {
+		case !others:
+			continue
+		case uses:
+			return true
+		case r.when == nil:
+			return false // this rule decides whatever the verification says
+		}
+		// A `when` may still fail: keep looking (conservative).
+	}
+	return false
+}

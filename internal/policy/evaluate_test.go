@@ -289,3 +289,27 @@ func TestManyMatchers(t *testing.T) {
 		t.Errorf("rule = %q", d.Rule)
 	}
 }
+
+func TestNeedsVerification(t *testing.T) {
+	p, err := Parse("p.yaml", []byte(`
+version: 1
+rules:
+  - name: partner
+    match: { requestMessage: "^partner:" }
+    action: approve
+  - name: wps
+    match: { requestMessage: "^please approve$", verifiedBy: webPubSub }
+    action: approve
+  - name: rest
+    action: leave
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for msg, want := range map[string]bool{"partner: x": false, "please approve": true, "hello": false} {
+		f := Facts{Connection: Connection{Description: msg}}
+		if got := p.NeedsVerification(f, VerifiedWebPubSub); got != want {
+			t.Errorf("%q: NeedsVerification = %v, want %v", msg, got, want)
+		}
+	}
+}

@@ -23,8 +23,8 @@ func (s *serviceRun) facts(ctx context.Context, c arm.Connection, row *store.Con
 	}
 	f := Facts(s.pls, c)
 	f.Now = s.r.now()
-	if !slices.Contains(s.r.Policy.Verifications(), VerifiedWebPubSub) || s.r.SharedLinks == nil || len(s.r.WebPubSubIDs) == 0 {
-		return f, nil, nil
+	if s.r.SharedLinks == nil || len(s.r.WebPubSubIDs) == 0 || !s.r.Policy.NeedsVerification(f, VerifiedWebPubSub) {
+		return f, nil, nil // no rule could use it: no ARM read for it
 	}
 	s.splOnce.Do(func() {
 		for _, id := range s.r.WebPubSubIDs {

@@ -52,6 +52,8 @@ type Options struct {
 	World    *armemu.World     // default: DemoWorld()
 	// NoEvents leaves the emulator's Event Grid delivery unwired.
 	NoEvents bool
+	// Deps are passed to app.New (the Tables transport is always the counter).
+	Deps app.Deps
 }
 
 // Env is a running plsgate with its emulators.
@@ -126,7 +128,9 @@ func Start(t testing.TB, o Options) *Env {
 	}
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	tables := &Counter{}
-	a, err := app.New(ctx, cfg, logger, app.Deps{TablesTransport: tables})
+	deps := o.Deps
+	deps.TablesTransport = tables
+	a, err := app.New(ctx, cfg, logger, deps)
 	if err != nil {
 		t.Fatalf("app: %v", err)
 	}
