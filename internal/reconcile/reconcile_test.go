@@ -50,7 +50,7 @@ type env struct {
 	mu    sync.Mutex
 }
 
-func newEnv(t *testing.T, pol string) *env {
+func newEnv(t testing.TB, pol string) *env {
 	t.Helper()
 	p, err := policy.Parse("test.yaml", []byte(pol))
 	if err != nil {
