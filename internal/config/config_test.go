@@ -120,3 +120,16 @@ func TestSampleListsEverySetting(t *testing.T) {
 		t.Errorf("FUNCTIONS_WORKER_RUNTIME must be custom")
 	}
 }
+
+// The README's settings table must name every setting.
+func TestReadmeListsEverySetting(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range Settings {
+		if !strings.Contains(string(b), "| `"+s.Name+"` |") {
+			t.Errorf("README.md settings table lacks %s", s.Name)
+		}
+	}
+}
