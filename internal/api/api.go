@@ -19,7 +19,7 @@ import (
 	"github.com/plsgate/plsgate/internal/store"
 )
 
-// Deciders is everything that decides or acts: the reconciler (see ReconcilerDeciders).
+// Deciders is everything that decides or acts: *reconcile.Reconciler.
 type Deciders interface {
 	// Apply approves or rejects one connection by hand through the record-then-act path.
 	Apply(ctx context.Context, req reconcile.ManualRequest, t reconcile.Trigger) (reconcile.Outcome, error)
@@ -31,6 +31,8 @@ type Deciders interface {
 	// reconcile.ErrNotFound when the PLS or the connection does not exist.
 	Evaluate(ctx context.Context, connectionID string) (policy.Facts, policy.Decision, error)
 }
+
+var _ Deciders = (*reconcile.Reconciler)(nil)
 
 // StoreReader is the part of internal/store the API reads.
 type StoreReader interface {

@@ -28,7 +28,7 @@ func newRealAPI(t *testing.T) *realAPI {
 	r := &reconcile.Reconciler{ARM: ra.arm, Store: st, Policy: mustPolicy(t), Now: ra.now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ra.testAPI = &testAPI{store: st, h: New(Options{
-		Deciders: ReconcilerDeciders{r}, Store: st, Runs: st, Policy: r.Policy, Scope: reconcileScope(), Now: ra.now,
+		Deciders: r, Store: st, Runs: st, Policy: r.Policy, Scope: reconcileScope(), Now: ra.now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})}
 	ra.arm.add(&arm.PrivateLinkService{ID: plsID, Name: "contoso-pls", SubscriptionID: sub, ResourceGroup: "contoso", Connections: []arm.Connection{

@@ -51,6 +51,15 @@
 // plans the instance may be frozen once no invocation is running: a background scan then
 // finishes on the next invocation or is resumed by the timer from its stored position.
 //
+// Status page: html/template (everything escaped), no script at all, a Content-Security-Policy
+// that admits only its own inline style (by hash), Referrer-Policy no-referrer (the page URL
+// carries the function key), a meta refresh every minute. It shows at most 2,000 connections
+// and the 30 newest transitions; the JSON routes page through everything.
+//
+// Dependencies are small interfaces passed in Options: Deciders (*reconcile.Reconciler),
+// StoreReader and reconcile.RunRecorder (*store.Store), the compiled policy for pasted-JSON
+// evaluation, the approver lists, a clock.
+//
 // It must not: decide anything itself (the reconciler does, through the same record-then-act
 // path as every trigger), write to Table storage except through the reconciler, log request
 // bodies verbatim, URLs, query strings or headers (the function key travels in ?code= and

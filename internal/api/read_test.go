@@ -280,3 +280,17 @@ func TestAgo(t *testing.T) {
 		t.Error("zero time")
 	}
 }
+
+func TestDecisionAndDriftText(t *testing.T) {
+	for in, want := range map[string]string{
+		"approve": "approve", "leave:": "leave", "leave:customers": "leave", "dry-run:approve:customers": "dry run: would approve",
+		"failed:reject": "reject failed", "": "",
+	} {
+		if got := decisionText(in); got != want {
+			t.Errorf("decisionText(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := driftText("reject:no-spam"); got != "reject (rule no-spam)" {
+		t.Errorf("driftText = %q", got)
+	}
+}

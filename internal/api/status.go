@@ -108,7 +108,7 @@ type statusCount struct {
 // Badge classes and times are computed once per row here, not through template functions.
 type connectionView struct {
 	PLSID, PLSName, Name, Status, StatusClass, PendingAction, Drift, DriftText string
-	RequesterSubscription, LastDecision, LastRule, LastActor                   string
+	RequesterSubscription, LastDecisionText, LastRule, LastActor               string
 	Updated, UpdatedAgo                                                        string
 }
 
@@ -202,7 +202,7 @@ func (a *API) statusData(r *http.Request) (*statusData, error) {
 		cv := connectionView{
 			PLSID: c.PLSID, PLSName: sv.Name, Name: c.Name, Status: c.Status, PendingAction: c.PendingAction, Drift: c.Drift,
 			StatusClass:           badgeClass(c.Status),
-			RequesterSubscription: c.RequesterSubscription, LastDecision: c.LastDecision, LastRule: c.LastRule, LastActor: c.LastActor,
+			RequesterSubscription: c.RequesterSubscription, LastDecisionText: decisionText(c.LastDecision), LastRule: c.LastRule, LastActor: c.LastActor,
 			Updated: formatTime(c.UpdatedAt), UpdatedAgo: ago(d.Now, c.UpdatedAt),
 		}
 		if c.Drift != "" {
@@ -268,6 +268,20 @@ func (a *API) statusData(r *http.Request) (*statusData, error) {
 		}
 	}
 	return d, nil
+}
+
+// decisionText shows a stored decision marker ("approve", "leave:<rule>", "dry-run:<action>:<rule>",
+// "failed:<action>") without its rule (the next column shows it).
+func decisionText(marker string) string {
+	kind, rest, _ := strings.Cut(marker, ":")
+	switch kind {
+	case "dry-run":
+		action, _, _ := strings.Cut(rest, ":")
+		return "dry run: would " + action
+	case "failed":
+		return rest + " failed"
+	}
+	return kind
 }
 
 // driftText explains a stored drift marker ("<action>:<rule>").
