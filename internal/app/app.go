@@ -36,7 +36,8 @@ const (
 	BindingTimer       = "timer"
 	BindingRequest     = "req"
 	BindingResponse    = "res"
-	EventTimeout       = 25 * time.Second // below Event Grid's 30 s wait
+	EventTimeout       = 25 * time.Second  // below Event Grid's 30 s wait
+	HTTPTimeout        = 225 * time.Second // the host caps an HTTP answer at 230 s
 	scanBudgetFallback = 8 * time.Minute
 )
 
@@ -156,7 +157,8 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 func (a *App) Register(s *handler.Server) {
 	s.HandleEvents(FunctionEvents, BindingEvent, EventTimeout, a.HandleEvent)
 	s.HandleTimer(FunctionTimer, BindingTimer, a.scanBudget()+time.Minute, a.HandleTimer)
-	s.HandleHTTP(FunctionAPI, BindingRequest, BindingResponse, 0, a.API)
+	// The host caps an HTTP answer at 230 s; a synchronous reconcile of one PLS may use most of it.
+	s.HandleHTTP(FunctionAPI, BindingRequest, BindingResponse, HTTPTimeout, a.API)
 }
 
 func (a *App) scanBudget() time.Duration {

@@ -14,6 +14,7 @@ import (
 	"github.com/plsgate/plsgate/handler"
 	"github.com/plsgate/plsgate/internal/app"
 	"github.com/plsgate/plsgate/internal/config"
+	"github.com/plsgate/plsgate/internal/devenv"
 )
 
 // Serve runs plsgate as the Functions custom handler. Settings and the policy
@@ -36,6 +37,15 @@ func Serve(ctx context.Context, env Env) int {
 		fmt.Fprintf(env.Stderr, "plsgate: %v\n", err)
 		return ExitUsage
 	}
+	deps := app.Deps{Policy: pol}
+	if f := env.Getenv(devenv.NotifyTopicCAFile); f != "" { // `plsgate dev demo`'s local topic only
+		c, err := devenv.LoopbackTLSClient(cfg.NotifyTopicEndpoint, f)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "plsgate: invalid configuration:\n%v\n", err)
+			return ExitUsage
+		}
+		deps.NotifyTransport = c
+	}
 	port := handler.Port()
 	if v := env.Getenv("FUNCTIONS_CUSTOMHANDLER_PORT"); v != "" {
 		port = v
@@ -52,7 +62,7 @@ func Serve(ctx context.Context, env Env) int {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
-		a, err := app.New(ctx, cfg, logger, app.Deps{Policy: pol})
+		a, err := app.New(ctx, cfg, logger, deps)
 		if err != nil {
 			logger.Error("start-up failed", "err", err)
 			lz.fail(err)
@@ -130,7 +140,7 @@ func (l *lazyApp) register(s *handler.Server, timerTimeout time.Duration) {
 		}
 		return a.HandleTimer(ctx, inv, info)
 	})
-	s.HandleHTTP(app.FunctionAPI, app.BindingRequest, app.BindingResponse, 0, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.HandleHTTP(app.FunctionAPI, app.BindingRequest, app.BindingResponse, app.HTTPTimeout, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a, err := l.get(r.Context())
 		if err != nil {
 			handler.WriteError(w, &handler.Error{Status: http.StatusServiceUnavailable, Code: "Starting", Message: "plsgate is starting; retry shortly"})
