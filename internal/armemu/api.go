@@ -178,7 +178,7 @@ func (e *Emulator) CreatePrivateEndpoint(pe PrivateEndpoint) (PrivateEndpoint, e
 // connections disappear from the services).
 func (e *Emulator) DeletePrivateEndpoint(id string) error {
 	a := e.portalActor(http.MethodDelete, id, latestNetworkVersion, e.tenantOf(subscriptionOf(id)))
-	if !e.deletePrivateEndpoint(id, a) {
+	if e.deletePrivateEndpoint(id, a) == "" {
 		return notFoundChild(id)
 	}
 	return nil
@@ -193,6 +193,26 @@ func (e *Emulator) CreateSharedPrivateLinkResource(webPubSubID, name string, s S
 	}, a)
 	if err != nil {
 		return err
+	}
+	return nil
+}
+
+// DeleteSharedPrivateLinkResource deletes one as its owner does in the
+// portal; the service withdraws its connection from the PLS.
+func (e *Emulator) DeleteSharedPrivateLinkResource(id string) error {
+	k := key(id)
+	i := strings.LastIndex(k, "/sharedprivatelinkresources/")
+	if i < 0 {
+		return errf(http.StatusBadRequest, CodeLinkedInvalidPropertyID, "%q is not a shared private link resource ID", id)
+	}
+	wpsID, name := id[:i], id[i+len("/sharedPrivateLinkResources/"):]
+	a := e.portalActor(http.MethodDelete, id, "2024-03-01", e.tenantOf(subscriptionOf(id)))
+	found, _, err := e.deleteSharedLink(wpsID, name, a)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return notFoundChild(id)
 	}
 	return nil
 }

@@ -245,3 +245,33 @@ func asError(err error, target **Error) bool {
 	}
 	return ok
 }
+
+func TestTenantsAndSharedLinkDelete(t *testing.T) {
+	e, url := startEmu(t, Options{Seed: 51}, testWorld())
+	e.SetTenant(consumerSub, "another-tenant")
+	list := url + "/subscriptions/" + consumerSub + "/providers/Microsoft.Network/privateEndpoints?api-version=2025-01-01"
+	if st, _, b := rawDo(t, "GET", list, "Bearer x", ""); st != 401 || errCode(t, b) != CodeInvalidTokenTenant {
+		t.Fatalf("%d %s", st, b)
+	}
+	// A JWT whose tid is that tenant is let in (unverified, like the rest).
+	jwt := "e30." + "eyJ0aWQiOiJhbm90aGVyLXRlbmFudCJ9" + ".sig" // {"tid":"another-tenant"}
+	if st, _, b := rawDo(t, "GET", list, "Bearer "+jwt, ""); st != 200 {
+		t.Fatalf("%d %s", st, b)
+	}
+	if err := e.CreateSharedPrivateLinkResource(wps1, "s", SharedPrivateLinkResource{PrivateLinkResourceID: plsA, RequestMessage: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := e.SharedPrivateLinkResource(splIDOf(wps1, "s"))
+	if _, ok := e.Connection(plsA, s.ConnectionName); !ok {
+		t.Fatal("no service connection")
+	}
+	if err := e.DeleteSharedPrivateLinkResource(splIDOf(wps1, "s")); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := e.Connection(plsA, s.ConnectionName); ok {
+		t.Fatal("service connection survived its shared private link resource")
+	}
+	if err := e.DeleteSharedPrivateLinkResource(splIDOf(wps1, "s")); err == nil {
+		t.Fatal("deleting twice")
+	}
+}

@@ -545,11 +545,31 @@ func guidFromBytes(b []byte) string {
 	return string(out[:])
 }
 
-// derivedETag is the etag of a resource never written since seeding: stable,
-// and it costs no memory per resource.
+// derivedETag is the etag of a resource never written since seeding: stable
+// (a hash of the lower-cased ID), and it costs no memory per resource.
 func derivedETag(id string) string {
-	sum := sha256.Sum256([]byte(key(id)))
-	return `W/"` + guidFromBytes(sum[:16]) + `"`
+	h := uint64(14695981039346656037) // FNV-1a over the lower-cased ID
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], mix64(h))
+	binary.LittleEndian.PutUint64(b[8:], mix64(h^0x9E3779B97F4A7C15))
+	return `W/"` + guidFromBytes(b[:]) + `"`
+}
+
+// mix64 is the splitmix64 finalizer.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xBF58476D1CE4E5B9
+	x ^= x >> 27
+	x *= 0x94D049BB133111EB
+	return x ^ x>>31
 }
 
 // --- api-version ----------------------------------------------------------

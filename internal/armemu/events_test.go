@@ -409,3 +409,36 @@ func TestEventDataRoundTripsThroughAzsystemevents(t *testing.T) {
 		}
 	}
 }
+
+func TestEventLogLimitAndLateSink(t *testing.T) {
+	s := &sink{}
+	e, _ := startEmu(t, Options{Seed: 29, Events: EventOptions{LogLimit: 3, DisableResourceNotifications: true}}, testWorld())
+	for i := range 10 {
+		st := []string{"Approved", "Pending"}[i%2]
+		if err := e.SetConnectionStatus(plsA, "pe-approved.0a1c", st, "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(e.Events()); n != 3 {
+		t.Fatalf("log keeps %d events, want 3", n)
+	}
+	if st := e.DeliveryStats(); st.Emitted != 10 || st.Batches != 0 {
+		t.Fatalf("without a sink nothing is queued: %+v", st)
+	}
+	if err := e.SetEventSink(newSink(t, s), SchemaCloudEvents); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SetEventSink("http://x", "soap"); err == nil {
+		t.Fatal("bad schema accepted")
+	}
+	if err := e.SetConnectionStatus(plsA, "pe-approved.0a1c", "Approved", "y"); err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, e)
+	if got := decodeDelivered(t, s, SchemaCloudEvents); len(got) != 1 {
+		t.Fatalf("delivered %d", len(got))
+	}
+	if got := e.Events(EventResourceCreatedOrUpd); len(got) != 0 {
+		t.Fatalf("filter by type: %d", len(got))
+	}
+}

@@ -311,13 +311,14 @@ func (e *Emulator) putPrivateEndpoint(req peRequest, a actor) (wirePE, bool, *Er
 }
 
 // deletePrivateEndpoint removes a consumer's private endpoint and its
-// connections from the target services.
-func (e *Emulator) deletePrivateEndpoint(id string, a actor) bool {
+// connections from the target services; it returns the endpoint's location
+// ("" when there was none).
+func (e *Emulator) deletePrivateEndpoint(id string, a actor) string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	pe := e.st.pe[key(id)]
 	if pe == nil {
-		return false
+		return ""
 	}
 	delete(e.st.pe, key(id))
 	for _, l := range pe.Links {
@@ -329,7 +330,7 @@ func (e *Emulator) deletePrivateEndpoint(id string, a actor) bool {
 		}
 	}
 	e.emitWriteLocked(evDeleteSuccess, pe.SubscriptionID, pe.ID, "Microsoft.Network/privateEndpoints/delete", a)
-	return true
+	return pe.Location
 }
 
 // --- web pubsub shared private link resources -----------------------------

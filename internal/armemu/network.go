@@ -259,12 +259,13 @@ func (e *Emulator) hPutPE(c *call) {
 
 func (e *Emulator) hDeletePE(c *call) {
 	id := peIDOf(c.p.sub, c.p.rg, c.p.name)
-	if !e.deletePrivateEndpoint(id, e.actorOf(c)) {
+	loc := e.deletePrivateEndpoint(id, e.actorOf(c))
+	if loc == "" {
 		c.w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	e.mu.Lock()
-	op := e.newOpLocked(famNetwork, c.p.sub, "eastus", nil, nil)
+	op := e.newOpLocked(famNetwork, c.p.sub, loc, nil, nil)
 	e.advanceLocked(op, false)
 	e.mu.Unlock()
 	e.setLROHeaders(c, op)

@@ -680,3 +680,67 @@ func TestSharedLinkStatusDelayAndDelete(t *testing.T) {
 		t.Fatalf("after delete: %s", s.Status)
 	}
 }
+
+func TestSDKSharedLinkDeleteAndPrivateEndpointLists(t *testing.T) {
+	e, url := startEmu(t, Options{Seed: 11, LRO: LROOptions{InProgressPolls: 1}}, testWorld())
+	ctx := context.Background()
+	if err := e.CreateSharedPrivateLinkResource(wps1, "gone", SharedPrivateLinkResource{PrivateLinkResourceID: plsA, RequestMessage: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	spl, _ := armwebpubsub.NewSharedPrivateLinkResourcesClient(ownerSub, staticCred("t"), armOptions(url))
+	dp, err := spl.BeginDelete(ctx, "gone", wpsRG, "wps-1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dp.PollUntilDone(ctx, fastPoll); err != nil {
+		t.Fatal(err)
+	}
+	_, err = spl.Get(ctx, "gone", wpsRG, "wps-1", nil)
+	if re := respErr(t, err); re.StatusCode != 404 || re.ErrorCode != CodeResourceNotFound {
+		t.Fatalf("deleted: %v", err)
+	}
+	_, err = spl.Get(ctx, "x", wpsRG, "no-such-wps", nil)
+	if re := respErr(t, err); re.StatusCode != 404 {
+		t.Fatalf("missing web pubsub: %v", err)
+	}
+
+	for _, n := range []string{"pe-c", "pe-a", "pe-b"} {
+		if _, err := e.CreatePrivateEndpoint(PrivateEndpoint{SubscriptionID: consumerSub, ResourceGroup: "rg-c", Name: n,
+			Links: []*PrivateEndpointLink{{Name: "l", Manual: true, PrivateLinkServiceID: plsA}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.SetPaging(1, 1)
+	pc := peClient(t, url, consumerSub)
+	collect := func(p interface {
+		More() bool
+	}, next func() ([]*armnetwork.PrivateEndpoint, error)) []string {
+		var names []string
+		for p.More() {
+			v, err := next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, pe := range v {
+				names = append(names, *pe.Name)
+			}
+		}
+		return names
+	}
+	byRG := pc.NewListPager("rg-c", nil)
+	got := collect(byRG, func() ([]*armnetwork.PrivateEndpoint, error) {
+		r, err := byRG.NextPage(ctx)
+		return r.Value, err
+	})
+	bySub := pc.NewListBySubscriptionPager(nil)
+	got2 := collect(bySub, func() ([]*armnetwork.PrivateEndpoint, error) {
+		r, err := bySub.NextPage(ctx)
+		return r.Value, err
+	})
+	if want := []string{"pe-a", "pe-b", "pe-c"}; !slices.Equal(got, want) || !slices.Equal(got2, want) {
+		t.Fatalf("by rg %v, by subscription %v", got, got2)
+	}
+	if c := e.Counters(); c[OpPEList] != 6 || c[OpPEListBySubscription] != 6 {
+		t.Fatalf("counters %v", c)
+	}
+}
