@@ -50,8 +50,8 @@ package:
 	$(GO) run ./internal/tools/zipdir dist/plsgate dist/plsgate.zip
 	@ls -l dist/plsgate/plsgate dist/plsgate.zip
 
-demo: tools
-	$(GO) run . dev demo
+demo: tools build
+	bin/plsgate dev demo
 
 clean:
 	rm -rf bin dist

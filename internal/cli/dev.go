@@ -34,6 +34,8 @@ func Dev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "arm-emulator":
 		return devARMEmulator(ctx, args[1:], stdout, stderr)
+	case "demo":
+		return devDemo(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, devUsageText)
 		return ExitOK

@@ -1,46 +1,34 @@
 package azurite
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	devazurite "github.com/plsgate/plsgate/internal/devenv/azurite"
 )
 
 // Well-known Azurite development account (public, documented by Microsoft; not a secret).
 const (
-	AccountName = "devstoreaccount1"
-	AccountKey  = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
-
-const (
-	binRel         = "node_modules/.bin/azurite-table"
-	readyTimeout   = 60 * time.Second
-	stopTimeout    = 5 * time.Second
-	installTimeout = 10 * time.Minute
-	maxOutput      = 64 << 10 // keep the tail of Azurite's output for failure messages
+	AccountName = devazurite.AccountName
+	AccountKey  = devazurite.AccountKey
 )
 
 // ConnectionString is the full development connection string for an Azurite Table endpoint on port.
 // aztables does not accept "UseDevelopmentStorage=true", so tests always use this form.
-func ConnectionString(port int) string {
-	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;TableEndpoint=http://127.0.0.1:%d/%s;",
-		AccountName, AccountKey, port, AccountName)
-}
+func ConnectionString(port int) string { return devazurite.ConnectionString(port) }
 
 // server is the one Azurite process of this test binary.
 type server struct {
@@ -48,10 +36,8 @@ type server struct {
 	root    string // repository root (holds go.mod and node_modules)
 	dir     string // data directory, kept across Restart
 	port    int
-	cmd     *exec.Cmd     // nil while stopped
-	exited  chan struct{} // closed when cmd has exited
-	out     *tailBuffer
-	initErr error // sticky: installation/first start failed, every Start reports it
+	cmd     *devazurite.Process // nil while stopped
+	initErr error               // sticky: installation/first start failed, every Start reports it
 }
 
 var (
@@ -144,7 +130,7 @@ func (s *server) ensure() (string, error) {
 	}
 	if s.cmd != nil {
 		select {
-		case <-s.exited: // crashed since the last call: bring it back on the same port and data
+		case <-s.cmd.Exited(): // crashed since the last call: bring it back on the same port and data
 			s.cmd = nil
 		default:
 			return ConnectionString(s.port), nil
@@ -180,103 +166,29 @@ func (s *server) firstStartLocked() error {
 		return fmt.Errorf("create data directory: %w", err)
 	}
 	s.dir = dir
-	// A free port can be taken by someone else between probing and Azurite binding it: retry.
-	for attempt := 0; attempt < 3; attempt++ {
-		if s.port, err = freePort(); err != nil {
-			return err
-		}
-		if err = s.launchLocked(); err == nil {
-			return nil
-		}
+	p, err := devazurite.Launch(context.Background(), s.root, s.dir)
+	if err != nil {
+		return err
 	}
-	return err
+	s.cmd, s.port = p, p.Port
+	return nil
 }
 
 func (s *server) launchLocked() error {
-	node, err := exec.LookPath("node")
+	p, err := devazurite.LaunchOnPort(context.Background(), s.root, s.dir, s.port)
 	if err != nil {
-		return errors.New("node not found on PATH: the integration tests need Node.js to run Azurite")
+		return err
 	}
-	bin := filepath.Join(s.root, filepath.FromSlash(binRel))
-	cmd := exec.Command(node, bin,
-		"--tableHost", "127.0.0.1",
-		"--tablePort", strconv.Itoa(s.port),
-		"--location", s.dir,
-		"--silent",
-		"--skipApiVersionCheck",
-		"--disableProductStyleUrl",
-		"--disableTelemetry",
-	)
-	cmd.Dir = s.dir
-	cmd.Env = environ()
-	out := &tailBuffer{max: maxOutput}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", bin, err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	s.cmd, s.exited, s.out = cmd, exited, out
-
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port))
-	deadline := time.Now().Add(readyTimeout)
-	for {
-		select {
-		case <-exited:
-			s.cmd = nil
-			return fmt.Errorf("azurite-table exited before accepting connections on %s: %s", addr, out.String())
-		default:
-		}
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			s.stopLocked()
-			return fmt.Errorf("azurite-table did not accept connections on %s within %v: %s", addr, readyTimeout, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	s.cmd = p
+	return nil
 }
 
 func (s *server) stopLocked() {
 	if s.cmd == nil {
 		return
 	}
-	pid := s.cmd.Process.Pid
-	_ = terminate(s.cmd.Process, pid)
-	select {
-	case <-s.exited:
-	case <-time.After(stopTimeout):
-		_ = kill(s.cmd.Process, pid)
-		<-s.exited
-	}
-	// node may have spawned helpers in its group; make sure none outlives the leader.
-	_ = kill(s.cmd.Process, pid)
+	s.cmd.Stop()
 	s.cmd = nil
-}
-
-// environ drops settings that would change Azurite's accounts, so the well-known dev key always works.
-func environ() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "AZURITE_ACCOUNTS=") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free loopback port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // repoRoot walks up from the working directory (the package directory under go test) to go.mod.
@@ -297,70 +209,6 @@ func repoRoot() (string, error) {
 	}
 }
 
-// install runs `npm ci` in root unless Azurite is already installed. A lock file outside
-// node_modules (npm ci deletes that folder) serialises concurrent test binaries.
-func install(root string) error {
-	bin := filepath.Join(root, filepath.FromSlash(binRel))
-	if _, err := os.Stat(bin); err == nil {
-		return nil
-	}
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		return fmt.Errorf("%s is missing and npm is not on PATH: install Node.js (with npm) so the tests can run `npm ci` in %s", binRel, root)
-	}
-	sum := sha256.Sum256([]byte(root))
-	unlock, err := lockFile(filepath.Join(os.TempDir(), "plsgate-npm-"+hex.EncodeToString(sum[:6])+".lock"))
-	if err != nil {
-		return fmt.Errorf("lock npm install: %w", err)
-	}
-	defer unlock()
-	if _, err := os.Stat(bin); err == nil { // another test binary installed it while we waited
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), installTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
-	cmd.Dir = root
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("npm ci in %s: %w\n%s", root, err, tail(out, 4096))
-	}
-	if _, err := os.Stat(bin); err != nil {
-		return fmt.Errorf("npm ci in %s succeeded but %s is missing: is azurite in package.json?", root, binRel)
-	}
-	return nil
-}
-
-func tail(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[len(b)-n:]
-	}
-	return b
-}
-
-// tailBuffer keeps the last max bytes written (Azurite's output, for error messages).
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf bytes.Buffer
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf.Write(p)
-	if extra := t.buf.Len() - t.max; extra > 0 {
-		t.buf.Next(extra)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s := strings.TrimSpace(t.buf.String())
-	if s == "" {
-		return "(no output)"
-	}
-	return s
-}
+// install runs `npm ci` in root unless Azurite is already installed (serialised across test
+// binaries by a lock file).
+func install(root string) error { return devazurite.Install(context.Background(), root) }

@@ -13,5 +13,8 @@
 // Tests sharing the instance isolate themselves with TablePrefix(t). Tests that call Stop or Restart
 // must not run in parallel with other tests of the same binary.
 //
+// Installing, launching and stopping Azurite live in internal/devenv/azurite (shared with
+// `plsgate dev demo`); this package adds the per-binary instance, outages and table prefixes.
+//
 // This package must not be imported by production code.
 package azurite

@@ -1,0 +1,83 @@
+package demo
+
+import (
+	"path/filepath"
+
+	"github.com/plsgate/plsgate/internal/armemu"
+	"github.com/plsgate/plsgate/internal/devenv"
+)
+
+// The demo world, named as in the Azure Web PubSub documentation
+// ("Secure outbound traffic through Shared Private Endpoints").
+const (
+	Subscription   = "00000000-0000-0000-0000-0000000000a1"
+	ResourceGroup  = "contoso"
+	PLSName        = "contoso-pls"
+	WebPubSubName  = "contoso-webpubsub"
+	SharedLinkName = "pls-pe"
+	RequestMessage = "please approve"
+	FQDN           = "pls.contoso.com"
+
+	// FunctionKey and TopicKey protect loopback emulators only: not secrets.
+	FunctionKey = "demo-function-key"
+	TopicKey    = "demo-topic-key"
+
+	// Operator is the Easy Auth principal that rejects the second request
+	// (the only one APPROVERS and APPROVERS_FORCE list); PortalUser approves
+	// the third in the portal.
+	Operator   = "alice@contoso.com"
+	PortalUser = "bob@contoso.com"
+
+	fabrikamSub  = "00000000-0000-0000-0000-0000000000f1"
+	northwindSub = "00000000-0000-0000-0000-0000000000b2"
+
+	// Messages of the requests the policy does not know.
+	fabrikamMessage  = "let me in"
+	northwindMessage = "northwind: temporary access for the migration"
+	rejectReason     = "unknown requester: fabrikam is not a contoso partner"
+	portalMessage    = "approved in the portal by " + PortalUser
+
+	ruleName    = "webpubsub-shared-endpoints"
+	policyRel   = "examples/policies/webpubsub.yaml"
+	hostAddr    = "127.0.0.1:7071" // the Functions host's usual local port; a free one if taken
+	timerPeriod = "0 */2 * * * *"
+)
+
+var (
+	PLSID        = "/subscriptions/" + Subscription + "/resourceGroups/" + ResourceGroup + "/providers/Microsoft.Network/privateLinkServices/" + PLSName
+	WebPubSubID  = "/subscriptions/" + Subscription + "/resourceGroups/" + ResourceGroup + "/providers/Microsoft.SignalRService/webPubSub/" + WebPubSubName
+	SharedLinkID = WebPubSubID + "/sharedPrivateLinkResources/" + SharedLinkName
+)
+
+// World is the seeded state: PLS contoso-pls (tag plsgate=enabled, visible to
+// anyone, as Web PubSub's managed private endpoint needs) and Web PubSub
+// contoso-webpubsub, both in resource group contoso.
+func World() armemu.World {
+	return armemu.World{
+		PrivateLinkServices: []*armemu.PrivateLinkService{{
+			SubscriptionID: Subscription, ResourceGroup: ResourceGroup, Name: PLSName, Location: "eastus",
+			Tags: map[string]string{"plsgate": "enabled"}, Visibility: []string{"*"}, Fqdns: []string{FQDN},
+		}},
+		WebPubSubs: []*armemu.WebPubSub{{SubscriptionID: Subscription, ResourceGroup: ResourceGroup, Name: WebPubSubName, Location: "eastus"}},
+	}
+}
+
+// appSettings are plsgate's app settings in the demo, as the Function App
+// would have them (plus the handler port the host sets).
+func appSettings(root, tables, armURL, topicEndpoint, caFile, port string) map[string]string {
+	return map[string]string{
+		"FUNCTIONS_CUSTOMHANDLER_PORT": port,
+		"PLSGATE_TABLES_CONNECTION":    tables,
+		"PLSGATE_POLICY":               filepath.Join(root, filepath.FromSlash(policyRel)),
+		"SCOPE_SUBSCRIPTIONS":          Subscription,
+		"WEBPUBSUB_IDS":                WebPubSubID,
+		"ARM_ENDPOINT":                 armURL,
+		"RECONCILE_SCHEDULE":           timerPeriod,
+		"APPROVERS":                    Operator,
+		"APPROVERS_FORCE":              Operator, // rejecting what the policy leaves Pending overrides it
+		"NOTIFY_TOPIC_ENDPOINT":        topicEndpoint,
+		"NOTIFY_TOPIC_KEY":             TopicKey,
+		devenv.NotifyTopicCAFile:       caFile,
+		"PLSGATE_LOG_LEVEL":            "info",
+	}
+}
