@@ -31,10 +31,12 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run as the Azure Functions custom handler (default)", Serve},
+		{"reconcile", "scan the configured scope once: [--pls ID] [--subscription ID] [--dry-run] [--output json]", Reconcile},
+		{"history", "recorded transitions: --pls ID [--connection NAME] [--limit N] [--output json]", History},
 		{"policy", "check FILE | eval FILE --connection JSON [--pls JSON] [--output json]", func(ctx context.Context, env Env) int {
 			return Policy(ctx, env.Args, env.Stdout, env.Stderr)
 		}},
-		{"dev", "local emulators: arm-emulator [flags]", func(ctx context.Context, env Env) int {
+		{"dev", "local tools: demo (the whole story on emulators) | arm-emulator [flags]", func(ctx context.Context, env Env) int {
 			return Dev(ctx, env.Args, env.Stdout, env.Stderr)
 		}},
 		{"version", "print the version", func(_ context.Context, env Env) int {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,7 +27,7 @@ type Scope struct {
 type ScanOptions struct {
 	Concurrency int           // PLSs reconciled at once (default 8)
 	Budget      time.Duration // stop dispatching after this long and store the position (0 = no limit)
-	RunID       string        // default: derived from the start time
+	RunID       string        // default: store.NewRunID(start) (sorts newest first, unique)
 	// Progress is called after each PLS (from several goroutines, serialized).
 	Progress func(RunSummary)
 	// Resume continues from the stored position of an earlier scan of the same scope.
@@ -54,8 +55,16 @@ type RunSummary struct {
 	Failed      int
 	Complete    bool      // false: the budget ran out; the next scan resumes
 	ResumedAt   string    // position this scan started from ("" = beginning)
-	Outcomes    []Outcome `json:"-"` // only those that changed something
+	Outcomes    []Outcome `json:"-"` // only those that changed something, at most MaxScanOutcomes
+	// OutcomesOmitted counts changed outcomes not kept in Outcomes (the
+	// counters above count them all).
+	OutcomesOmitted int
 }
+
+// MaxScanOutcomes bounds RunSummary.Outcomes: a first scan of a large estate
+// observes every connection, and keeping all of them would make memory grow
+// with the number of PLSs.
+const MaxScanOutcomes = 1000
 
 // Acted is the number of ARM writes made (approvals + rejections).
 func (s RunSummary) Acted() int { return s.Approved + s.Rejected }
@@ -105,7 +114,13 @@ func (r *Reconciler) Scan(ctx context.Context, scope Scope, runs RunRecorder, t 
 	start := r.now()
 	sum := RunSummary{RunID: o.RunID}
 	if sum.RunID == "" {
-		sum.RunID = start.Format("20060102T150405.000Z")
+		// The store's run IDs sort newest first (LatestRun, the status page,
+		// rely on it) and carry a random suffix, so two scans never collide.
+		id, err := store.NewRunID(start)
+		if err != nil {
+			return sum, fmt.Errorf("scan run ID: %w", err)
+		}
+		sum.RunID = id
 	}
 	key := ScopeKey(scope)
 	from := position{}
@@ -174,7 +189,11 @@ func (r *Reconciler) Scan(ctx context.Context, scope Scope, runs RunRecorder, t 
 				}
 			}
 			if oc.Result != Unchanged && oc.Result != InProgress {
-				sum.Outcomes = append(sum.Outcomes, oc)
+				if len(sum.Outcomes) < MaxScanOutcomes {
+					sum.Outcomes = append(sum.Outcomes, oc)
+				} else {
+					sum.OutcomesOmitted++
+				}
 			}
 		}
 		if source == progress.source {
@@ -253,8 +272,10 @@ sources:
 		}
 		sub := srcs[si].sub
 		idx := 0
-		readAt := r.now()
-		for page, err := range r.ARM.ListPrivateLinkServices(dispatchCtx, sub) {
+		pages, stopReading := r.prefetch(r.ARM.ListPrivateLinkServices(dispatchCtx, sub))
+		defer stopReading()
+		for fp := range pages {
+			page, err, pageReadAt := fp.page, fp.err, fp.readAt
 			if err != nil {
 				if dispatchCtx.Err() != nil && ctx.Err() == nil {
 					stopped = true
@@ -263,8 +284,6 @@ sources:
 				listErr = errors.Join(listErr, armErrWrap("list private link services of subscription "+sub, err))
 				break
 			}
-			pageReadAt := readAt
-			readAt = r.now() // the next page is read after this one was handed out
 			for _, pls := range page {
 				i := idx
 				idx++
@@ -313,4 +332,35 @@ sources:
 		}
 	}
 	return sum, allErr
+}
+
+// fetchedPage is one list page read ahead by prefetch.
+type fetchedPage struct {
+	page   []*arm.PrivateLinkService
+	err    error
+	readAt time.Time // when its read started: a row written after it may be fresher
+}
+
+// prefetch reads the pages of seq one ahead in a goroutine, so that fetching
+// and decoding the next page overlaps with the work on the current one
+// instead of leaving the workers idle meanwhile. Memory stays bounded: besides
+// the page being dispatched, one page waits in the channel and one may be
+// being read. stop ends the reader early (safe to call more than once).
+func (r *Reconciler) prefetch(seq iter.Seq2[[]*arm.PrivateLinkService, error]) (pages <-chan fetchedPage, stop func()) {
+	ch := make(chan fetchedPage, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(ch)
+		readAt := r.now()
+		for page, err := range seq {
+			select {
+			case ch <- fetchedPage{page: page, err: err, readAt: readAt}:
+			case <-done:
+				return
+			}
+			readAt = r.now() // the next page is read after this one was handed out
+		}
+	}()
+	var once sync.Once
+	return ch, func() { once.Do(func() { close(done) }) }
 }
