@@ -185,7 +185,7 @@ func TestReconcileTextListsChanges(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, stderr.String())
 	}
 	for _, want := range []string{
-		"approved 1", "rejected 1", "observed 1", "drift 1", "left pending 1", "failed 0",
+		"approved 1", "rejected 1", "observed 5", "drift 1", "left pending 1", "failed 0",
 		"changed connections:", "RESULT PRIVATE LINK SERVICE CONNECTION FROM TO RULE REASON",
 		`approved contoso-pls pe-partner.1 Pending Approved partner Rule "partner" matched, so the connection is approved.`,
 		`rejected contoso-pls pe-spam.2 Pending Rejected no-spam`,

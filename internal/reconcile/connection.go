@@ -104,8 +104,11 @@ func (s *serviceRun) step(ctx context.Context, c *arm.Connection, row *store.Con
 	default:
 		o = s.outcome(*c, Unchanged, nil)
 	}
-	if err == nil && observed != nil && o.Result == Unchanged {
-		return *observed, nil
+	if observed != nil {
+		if err == nil && o.Result == Unchanged {
+			return *observed, nil
+		}
+		o.AlsoObserved = true
 	}
 	return o, err
 }

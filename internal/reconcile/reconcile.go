@@ -75,6 +75,9 @@ type Outcome struct {
 	Action       policy.Action
 	Rule         string
 	Reason       string
+	// AlsoObserved: this pass first recorded a change made outside plsgate
+	// (Result then tells what followed, e.g. Drift).
+	AlsoObserved bool
 	Err          error `json:"-"`
 }
 

@@ -172,6 +172,9 @@ func (r *Reconciler) Scan(ctx context.Context, scope Scope, runs RunRecorder, t 
 		}
 		for _, oc := range outs {
 			sum.Connections++
+			if oc.AlsoObserved {
+				sum.Observed++
+			}
 			switch oc.Result {
 			case Approved:
 				sum.Approved++
