@@ -125,7 +125,7 @@ func checkHistory(t *testing.T, ra *realAPI, winner string) {
 		t.Fatalf("ARM: status %s after %d writes, want %s after 1", got, ra.arm.writes.Load(), want)
 	}
 	h := decodeBody[historyResponse](t, ra.do(t, get("/api/v1/connections/history?connectionId="+connID)), 200)
-	var decided []transitionJSON
+	var decided []TransitionJSON
 	for _, tr := range h.Items {
 		if tr.Subject == reconcile.SubjectConnection && tr.Action != "observe" {
 			decided = append(decided, tr)

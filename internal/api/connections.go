@@ -13,9 +13,9 @@ import (
 	"github.com/plsgate/plsgate/internal/store"
 )
 
-// outcomeJSON is one reconcile.Outcome on the wire. Error is generic: the detail is in the
+// OutcomeJSON is one reconcile.Outcome on the wire (also `plsgate reconcile --output json`). Error is generic: the detail is in the
 // logs and the connection's history.
-type outcomeJSON struct {
+type OutcomeJSON struct {
 	PrivateLinkServiceID string `json:"privateLinkServiceId"`
 	Connection           string `json:"connection"`
 	ConnectionID         string `json:"connectionId,omitempty"`
@@ -28,8 +28,9 @@ type outcomeJSON struct {
 	Error                string `json:"error,omitempty"`
 }
 
-func toOutcomeJSON(o reconcile.Outcome) outcomeJSON {
-	j := outcomeJSON{
+// NewOutcomeJSON maps an outcome to its wire form; Error stays generic.
+func NewOutcomeJSON(o reconcile.Outcome) OutcomeJSON {
+	j := OutcomeJSON{
 		PrivateLinkServiceID: o.PLSID, Connection: o.Connection, ConnectionID: o.ConnectionID,
 		From: o.From, To: o.To, Result: string(o.Result), Action: string(o.Action), Rule: o.Rule, Reason: o.Reason,
 	}
@@ -44,7 +45,7 @@ func toOutcomeJSON(o reconcile.Outcome) outcomeJSON {
 
 // decisionResponse answers approve/reject.
 type decisionResponse struct {
-	outcomeJSON
+	OutcomeJSON
 	Actor string `json:"actor"`
 }
 
@@ -89,7 +90,7 @@ func (a *API) decide(w http.ResponseWriter, r *http.Request, action policy.Actio
 		return
 	}
 	log.Info("manual decision applied", "result", string(o.Result), "to", o.To)
-	writeJSON(w, log, http.StatusOK, decisionResponse{outcomeJSON: toOutcomeJSON(o), Actor: actor})
+	writeJSON(w, log, http.StatusOK, decisionResponse{OutcomeJSON: NewOutcomeJSON(o), Actor: actor})
 }
 
 // connectionJSON is one stored connection on the wire (ETags and lease fields stay inside).
@@ -212,8 +213,8 @@ func (a *API) listConnections(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, a.logger(r), http.StatusOK, resp)
 }
 
-// transitionJSON is one history row on the wire.
-type transitionJSON struct {
+// TransitionJSON is one history row on the wire (also `plsgate history --output json`).
+type TransitionJSON struct {
 	ID                   string    `json:"id"`
 	At                   time.Time `json:"at"`
 	PrivateLinkServiceID string    `json:"privateLinkServiceId"`
@@ -231,9 +232,10 @@ type transitionJSON struct {
 	InvocationID         string    `json:"invocationId,omitempty"`
 }
 
-func toTransitionJSON(t store.Transition) transitionJSON {
-	return transitionJSON{
-		ID: t.ID, At: t.At, PrivateLinkServiceID: t.PLSID, Connection: t.Connection, Subject: t.Subject,
+// NewTransitionJSON maps a stored transition to its wire form.
+func NewTransitionJSON(t store.Transition) TransitionJSON {
+	return TransitionJSON{
+		ID: t.ID, At: t.At.UTC(), PrivateLinkServiceID: t.PLSID, Connection: t.Connection, Subject: t.Subject,
 		From: t.From, To: t.To, Action: t.Action, Phase: t.Phase, Actor: t.Actor, Rule: t.Rule, Reason: t.Reason,
 		Trigger: t.Trigger, EventID: t.EventID, InvocationID: t.InvocationID,
 	}
@@ -241,7 +243,7 @@ func toTransitionJSON(t store.Transition) transitionJSON {
 
 type historyResponse struct {
 	ConnectionID string           `json:"connectionId"`
-	Items        []transitionJSON `json:"items"`
+	Items        []TransitionJSON `json:"items"`
 }
 
 // history is GET /connections/history?connectionId=&limit=: the connection's transitions,
@@ -293,9 +295,9 @@ func (a *API) history(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	resp := historyResponse{ConnectionID: id, Items: make([]transitionJSON, 0, len(items))}
+	resp := historyResponse{ConnectionID: id, Items: make([]TransitionJSON, 0, len(items))}
 	for _, t := range items {
-		resp.Items = append(resp.Items, toTransitionJSON(t))
+		resp.Items = append(resp.Items, NewTransitionJSON(t))
 	}
 	writeJSON(w, a.logger(r), http.StatusOK, resp)
 }

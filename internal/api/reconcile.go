@@ -39,7 +39,7 @@ type scanState struct {
 type reconcileResponse struct {
 	PrivateLinkServiceID string        `json:"privateLinkServiceId"`
 	Complete             bool          `json:"complete"`
-	Outcomes             []outcomeJSON `json:"outcomes"`
+	Outcomes             []OutcomeJSON `json:"outcomes"`
 }
 
 type scanAccepted struct {
@@ -83,9 +83,9 @@ func (a *API) reconcile(w http.ResponseWriter, r *http.Request) {
 		}
 		log.Warn("reconcile finished with errors", "err", err)
 	}
-	resp := reconcileResponse{PrivateLinkServiceID: plsID, Complete: err == nil, Outcomes: make([]outcomeJSON, 0, len(outs))}
+	resp := reconcileResponse{PrivateLinkServiceID: plsID, Complete: err == nil, Outcomes: make([]OutcomeJSON, 0, len(outs))}
 	for _, o := range outs {
-		resp.Outcomes = append(resp.Outcomes, toOutcomeJSON(o))
+		resp.Outcomes = append(resp.Outcomes, NewOutcomeJSON(o))
 	}
 	log.Info("reconcile by api", "outcomes", len(outs), "complete", resp.Complete)
 	writeJSON(w, log, http.StatusOK, resp)

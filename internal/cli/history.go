@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/plsgate/plsgate/internal/api"
 	"github.com/plsgate/plsgate/internal/arm"
 	"github.com/plsgate/plsgate/internal/config"
 	"github.com/plsgate/plsgate/internal/store"
@@ -88,9 +88,9 @@ func History(ctx context.Context, env Env) int {
 		return ExitRuntime
 	}
 	if *output == "json" {
-		out := historyOutput{PrivateLinkServiceID: *plsID, Connection: *conn, Items: make([]transitionOutput, 0, len(items))}
+		out := historyOutput{PrivateLinkServiceID: *plsID, Connection: *conn, Items: make([]api.TransitionJSON, 0, len(items))}
 		for _, t := range items {
-			out.Items = append(out.Items, toTransitionOutput(t))
+			out.Items = append(out.Items, api.NewTransitionJSON(t))
 		}
 		return writeJSON(env.Stdout, stderr, out)
 	}
@@ -101,35 +101,9 @@ func History(ctx context.Context, env Env) int {
 // historyOutput is the --output json shape of `history` (the fields of the
 // API's GET /api/v1/connections/history items).
 type historyOutput struct {
-	PrivateLinkServiceID string             `json:"privateLinkServiceId"`
-	Connection           string             `json:"connection,omitempty"`
-	Items                []transitionOutput `json:"items"`
-}
-
-type transitionOutput struct {
-	ID                   string    `json:"id"`
-	At                   time.Time `json:"at"`
-	PrivateLinkServiceID string    `json:"privateLinkServiceId"`
-	Connection           string    `json:"connection"`
-	Subject              string    `json:"subject"`
-	From                 string    `json:"from"`
-	To                   string    `json:"to"`
-	Action               string    `json:"action,omitempty"`
-	Phase                string    `json:"phase,omitempty"`
-	Actor                string    `json:"actor,omitempty"`
-	Rule                 string    `json:"rule,omitempty"`
-	Reason               string    `json:"reason,omitempty"`
-	Trigger              string    `json:"trigger,omitempty"`
-	EventID              string    `json:"eventId,omitempty"`
-	InvocationID         string    `json:"invocationId,omitempty"`
-}
-
-func toTransitionOutput(t store.Transition) transitionOutput {
-	return transitionOutput{
-		ID: t.ID, At: t.At.UTC(), PrivateLinkServiceID: t.PLSID, Connection: t.Connection, Subject: t.Subject,
-		From: t.From, To: t.To, Action: t.Action, Phase: t.Phase, Actor: t.Actor, Rule: t.Rule, Reason: t.Reason,
-		Trigger: t.Trigger, EventID: t.EventID, InvocationID: t.InvocationID,
-	}
+	PrivateLinkServiceID string               `json:"privateLinkServiceId"`
+	Connection           string               `json:"connection,omitempty"`
+	Items                []api.TransitionJSON `json:"items"`
 }
 
 func writeHistoryText(w io.Writer, plsID, conn string, items []store.Transition) {

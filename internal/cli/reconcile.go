@@ -16,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/plsgate/plsgate/internal/api"
 	"github.com/plsgate/plsgate/internal/app"
 	"github.com/plsgate/plsgate/internal/arm"
 	"github.com/plsgate/plsgate/internal/config"
@@ -160,26 +161,13 @@ type reconcileOutput struct {
 	Drift       int    `json:"drift"`
 	LeftPending int    `json:"leftPending"`
 	// WouldAct counts dry-run decisions (approve/reject not carried out).
-	WouldAct int             `json:"wouldAct"`
-	Failed   int             `json:"failed"`
-	Error    string          `json:"error,omitempty"`
-	Outcomes []outcomeOutput `json:"outcomes"`
+	WouldAct int               `json:"wouldAct"`
+	Failed   int               `json:"failed"`
+	Error    string            `json:"error,omitempty"`
+	Outcomes []api.OutcomeJSON `json:"outcomes"`
 	// OutcomesOmitted: changes beyond what a scan keeps (reconcile.MaxScanOutcomes);
 	// the counters include them and the history has them all.
 	OutcomesOmitted int `json:"outcomesOmitted,omitempty"`
-}
-
-type outcomeOutput struct {
-	PrivateLinkServiceID string `json:"privateLinkServiceId"`
-	Connection           string `json:"connection"`
-	ConnectionID         string `json:"connectionId,omitempty"`
-	From                 string `json:"from"`
-	To                   string `json:"to"`
-	Result               string `json:"result"`
-	Action               string `json:"action,omitempty"`
-	Rule                 string `json:"rule,omitempty"`
-	Reason               string `json:"reason,omitempty"`
-	Error                string `json:"error,omitempty"`
 }
 
 func newReconcileOutput(sum reconcile.RunSummary, dryRun bool, err error) reconcileOutput {
@@ -187,7 +175,7 @@ func newReconcileOutput(sum reconcile.RunSummary, dryRun bool, err error) reconc
 		RunID: sum.RunID, Complete: sum.Complete, DryRun: dryRun, ResumedAt: sum.ResumedAt,
 		Scanned: sum.Scanned, Listed: sum.Listed, Connections: sum.Connections,
 		Approved: sum.Approved, Rejected: sum.Rejected, Observed: sum.Observed, Drift: sum.Drift,
-		LeftPending: sum.LeftPending, Failed: sum.Failed, Outcomes: []outcomeOutput{}, OutcomesOmitted: sum.OutcomesOmitted,
+		LeftPending: sum.LeftPending, Failed: sum.Failed, Outcomes: []api.OutcomeJSON{}, OutcomesOmitted: sum.OutcomesOmitted,
 	}
 	if err != nil {
 		out.Error = err.Error()
@@ -202,12 +190,9 @@ func newReconcileOutput(sum reconcile.RunSummary, dryRun bool, err error) reconc
 		if o.Result == reconcile.DryRun {
 			out.WouldAct++
 		}
-		j := outcomeOutput{
-			PrivateLinkServiceID: o.PLSID, Connection: o.Connection, ConnectionID: o.ConnectionID,
-			From: o.From, To: o.To, Result: string(o.Result), Action: string(o.Action), Rule: o.Rule, Reason: o.Reason,
-		}
+		j := api.NewOutcomeJSON(o)
 		if o.Err != nil {
-			j.Error = o.Err.Error()
+			j.Error = o.Err.Error() // a local operator sees the detail
 		}
 		out.Outcomes = append(out.Outcomes, j)
 	}
