@@ -123,6 +123,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, deps Deps
 	if len(cfg.WebPubSubIDs) > 0 {
 		a.Reconciler.SharedLinks = armClient
 	}
+	if cfg.ScopeResourceGraph {
+		a.Reconciler.Graph = armClient
+	}
 	a.API = api.New(api.Options{
 		Deciders: a.Reconciler, Store: st, Runs: st, Policy: pol,
 		Approvers: cfg.Approvers, ApproversForce: cfg.ApproversForce,

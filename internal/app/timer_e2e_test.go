@@ -418,3 +418,25 @@ func TestTimerSurvivesARMFaults(t *testing.T) {
 		t.Errorf("clean tick: %+v", run)
 	}
 }
+
+// With SCOPE_RESOURCE_GRAPH the timer asks Resource Graph for PLSs with a
+// Pending connection and re-reads only those: no subscription listing.
+func TestTimerResourceGraphCandidates(t *testing.T) {
+	world := testenv.DemoWorld()
+	for _, n := range []string{"other-1", "other-2"} {
+		world.PrivateLinkServices = append(world.PrivateLinkServices, &armemu.PrivateLinkService{
+			SubscriptionID: testenv.Subscription, ResourceGroup: testenv.ResourceGroup, Name: n, Visibility: []string{"*"}})
+	}
+	env := testenv.Start(t, testenv.Options{Policy: e2ePolicy, NoEvents: true, World: &world,
+		Settings: map[string]string{"SCOPE_RESOURCE_GRAPH": "true"}})
+	name := partnerEndpoint(t, env, "pe-graph")
+	env.ARM.ResetCounters()
+	env.Tick(t)
+	if c, _ := env.ARM.Connection(testenv.PLSID, name); c.Status != "Approved" {
+		t.Fatalf("connection is %s, want Approved", c.Status)
+	}
+	want := map[string]int{"Resources": 1, "PrivateLinkServices_Get": 1, updateOp: 1}
+	if got := env.ARM.Counters(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("ARM calls %v, want %v", got, want)
+	}
+}

@@ -43,9 +43,10 @@ type Options struct {
 // Client implements PrivateLinkServices, PrivateEndpoints and SharedPrivateLinks
 // on the Azure SDK. It is safe for concurrent use.
 type Client struct {
-	cred azcore.TokenCredential
-	opts *azarm.ClientOptions
-	subs sync.Map // lower-case subscription ID → *subClients
+	cred  azcore.TokenCredential
+	opts  *azarm.ClientOptions
+	subs  sync.Map // lower-case subscription ID → *subClients
+	graph graphClient
 }
 
 // subClients are the SDK clients bound to one subscription. They share the

@@ -62,6 +62,9 @@ func (r router) Do(req *http.Request) (*http.Response, error) {
 	if strings.HasPrefix(api, "SharedPrivateLinkResourcesClient.") {
 		return r.webpubsub.Do(req)
 	}
+	if api == "Client.Resources" { // armresourcegraph ships no fake for Resources
+		return graphOK(req)
+	}
 	return r.network.Do(req)
 }
 
@@ -117,4 +120,10 @@ func sameJSON(t *testing.T, got, want []byte) {
 	if !bytes.Equal(gb, wb) {
 		t.Errorf("JSON differs\n got: %s\nwant: %s", gb, wb)
 	}
+}
+
+// graphOK answers a Resource Graph query with one Pending row, as the service does.
+func graphOK(req *http.Request) (*http.Response, error) {
+	body := `{"totalRecords":1,"count":1,"resultTruncated":"false","data":[{"subscriptionId":"s","plsId":"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/privateLinkServices/p","connId":"x"}],"facets":[]}`
+	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(body)), Request: req}, nil
 }

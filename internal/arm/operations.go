@@ -51,6 +51,10 @@ var Operations = []Operation{
 	{Name: "WebPubSubSharedPrivateLinkResources_List", SDK: "SharedPrivateLinkResourcesClient.NewListPager", Method: "GET",
 		Path: splPath, APIVersion: WebPubSubAPIVersion,
 		Action: "Microsoft.SignalRService/webPubSub/sharedPrivateLinkResources/read"},
+	// Only with SCOPE_RESOURCE_GRAPH (the role grants it only then).
+	{Name: "Resources", SDK: "Client.Resources", Method: "POST",
+		Path: "/providers/Microsoft.ResourceGraph/resources", APIVersion: ResourceGraphAPIVersion,
+		Action: "Microsoft.ResourceGraph/resources/read"},
 }
 
 // Actions returns the distinct RBAC actions of Operations, in order: the

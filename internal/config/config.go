@@ -72,7 +72,7 @@ var Settings = []Setting{
 	{Name: "PLSGATE_POLICY", Default: "policy.yaml", Help: "Policy: a file path, or the YAML/JSON text inline."},
 	{Name: "SCOPE_SUBSCRIPTIONS", Help: "Comma-separated subscription IDs whose private link services plsgate manages."},
 	{Name: "SCOPE_PLS_IDS", Help: "Comma-separated private link service resource IDs plsgate manages (in addition to SCOPE_SUBSCRIPTIONS)."},
-	{Name: "SCOPE_RESOURCE_GRAPH", Default: "false", Help: "Find Pending connections with an Azure Resource Graph query instead of listing every subscription."},
+	{Name: "SCOPE_RESOURCE_GRAPH", Default: "false", Help: "Find Pending connections with an Azure Resource Graph query instead of listing every subscription (cheaper for many subscriptions; such scans see no drift on PLSs without a Pending connection)."},
 	{Name: "RECONCILE_SCHEDULE", Default: "0 */5 * * * *", Help: "NCRONTAB schedule of the drift reconciliation timer (read by the Functions host)."},
 	{Name: "RECONCILE_CONCURRENCY", Default: "8", Help: "Private link services reconciled at once during a scan (1-64)."},
 	{Name: "RECONCILE_TIME_BUDGET", Default: "8m", Help: "How long one timer scan may run before it stores its position and stops; below functionTimeout."},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"strings"
 	"sync"
@@ -91,6 +92,11 @@ type Store interface {
 	GetTransition(ctx context.Context, plsID, id string) (*store.Transition, error)
 }
 
+// PendingFinder finds candidate PLSs with a Pending connection (Azure Resource Graph).
+type PendingFinder interface {
+	PendingServices(ctx context.Context, subscriptions []string) iter.Seq2[[]string, error]
+}
+
 // Notifier publishes outcomes after they are recorded; it must not block.
 type Notifier interface {
 	Notify(ctx context.Context, o Outcome)
@@ -98,11 +104,16 @@ type Notifier interface {
 
 // Reconciler holds the dependencies of the decision/act loop.
 type Reconciler struct {
-	ARM          arm.PrivateLinkServices
-	SharedLinks  arm.SharedPrivateLinks // nil when no Web PubSub is configured
-	Store        Store
-	Policy       *policy.Policy
-	Notifier     Notifier // optional
+	ARM         arm.PrivateLinkServices
+	SharedLinks arm.SharedPrivateLinks // nil when no Web PubSub is configured
+	Store       Store
+	Policy      *policy.Policy
+	Notifier    Notifier // optional
+	// Graph, when set (SCOPE_RESOURCE_GRAPH), replaces listing every PLS of the
+	// scope's subscriptions by a Resource Graph query for those with a Pending
+	// connection: cheaper across many subscriptions, but such a scan sees no
+	// drift or outside change on PLSs without a Pending connection.
+	Graph        PendingFinder
 	WebPubSubIDs []string
 	DryRun       bool
 	EnforceDrift bool

@@ -242,15 +242,20 @@ func (r *Reconciler) Scan(ctx context.Context, scope Scope, runs RunRecorder, t 
 	// Sources in a fixed order: the explicit PLSs (if any) as one source, then
 	// one per subscription. Within a source the order is the list order.
 	type source struct {
-		ids []string // explicit PLSs
-		sub string
+		ids   []string // explicit PLSs
+		sub   string
+		graph bool // Resource Graph candidates across scope.Subscriptions
 	}
 	var srcs []source
 	if len(scope.PLSIDs) > 0 {
 		srcs = append(srcs, source{ids: scope.PLSIDs})
 	}
-	for _, sub := range scope.Subscriptions {
-		srcs = append(srcs, source{sub: sub})
+	if r.Graph != nil && len(scope.Subscriptions) > 0 {
+		srcs = append(srcs, source{graph: true})
+	} else {
+		for _, sub := range scope.Subscriptions {
+			srcs = append(srcs, source{sub: sub})
+		}
 	}
 	var listErr error
 	count := func() { mu.Lock(); sum.Listed++; mu.Unlock() }
@@ -269,6 +274,33 @@ sources:
 				if !dispatch(si, i, func(ctx context.Context) ([]Outcome, error) { return r.Reconcile(ctx, id, t) }) {
 					stopped = true
 					break sources
+				}
+			}
+			continue
+		}
+		if srcs[si].graph {
+			// Candidates only (Resource Graph lags ARM): each is re-read with a GET.
+			idx := 0
+			for ids, err := range r.Graph.PendingServices(dispatchCtx, scope.Subscriptions) {
+				if err != nil {
+					if dispatchCtx.Err() != nil && ctx.Err() == nil {
+						stopped = true
+						break sources
+					}
+					listErr = errors.Join(listErr, armErrWrap("query Resource Graph for Pending connections", err))
+					break
+				}
+				for _, id := range ids {
+					i := idx
+					idx++
+					if i < skip {
+						continue
+					}
+					count()
+					if !dispatch(si, i, func(ctx context.Context) ([]Outcome, error) { return r.Reconcile(ctx, id, t) }) {
+						stopped = true
+						break sources
+					}
 				}
 			}
 			continue
