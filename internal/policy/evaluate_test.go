@@ -159,7 +159,7 @@ rules:
 			f.Requester.TenantID = "00000000-0000-0000-0000-000000000001"
 			f.Verified = map[string]bool{VerifiedWebPubSub: true}
 		}, Reject, "other-tenant", `Rule "other-tenant" matched, so the connection is rejected.`, "", []bool{true}},
-		{"leave rule", nil, Leave, "hold", `Rule "hold" matched, so the connection is left as it is (Pending stays Pending).`, "", []bool{false, false, true}},
+		{"leave rule", nil, Leave, "hold", `Rule "hold" matched, so plsgate does not approve it and leaves it as it is (a Pending connection stays Pending).`, "", []bool{false, false, true}},
 		{"default", func(f *Facts) { f.PLS.Tags = nil }, Reject, "",
 			"No rule matched (3 tried), so the default applies: the connection is rejected.", "", []bool{false, false, false}},
 	}

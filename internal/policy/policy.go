@@ -172,6 +172,6 @@ func actionSentence(a Action) string {
 	case Reject:
 		return "the connection is rejected"
 	default:
-		return "the connection is left as it is (Pending stays Pending)"
+		return "plsgate does not approve it and leaves it as it is (a Pending connection stays Pending)"
 	}
 }
