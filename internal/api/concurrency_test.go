@@ -10,20 +10,21 @@ import (
 	"time"
 
 	"github.com/plsgate/plsgate/internal/arm"
+	"github.com/plsgate/plsgate/internal/arm/armfake"
 	"github.com/plsgate/plsgate/internal/reconcile"
 )
 
 // realAPI is the API over the real reconciler, itself over in-memory ARM and Table storage.
 type realAPI struct {
 	*testAPI
-	arm   *fakeARM
+	arm   *armfake.ARM
 	clock time.Time
 	mu    sync.Mutex
 }
 
 func newRealAPI(t *testing.T) *realAPI {
 	t.Helper()
-	ra := &realAPI{arm: newFakeARM(), clock: testNow}
+	ra := &realAPI{arm: armfake.New(), clock: testNow}
 	st := newFakeStore()
 	r := &reconcile.Reconciler{ARM: ra.arm, Store: st, Policy: mustPolicy(t), Now: ra.now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -31,7 +32,7 @@ func newRealAPI(t *testing.T) *realAPI {
 		Deciders: r, Store: st, Runs: st, Policy: r.Policy, Scope: reconcileScope(), Now: ra.now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})}
-	ra.arm.add(&arm.PrivateLinkService{ID: plsID, Name: "contoso-pls", SubscriptionID: sub, ResourceGroup: "contoso", Connections: []arm.Connection{
+	ra.arm.Add(&arm.PrivateLinkService{ID: plsID, Name: "contoso-pls", SubscriptionID: sub, ResourceGroup: "contoso", Connections: []arm.Connection{
 		{ID: connID, Name: connName, Status: reconcile.StatusPending, Description: "hello", PrivateEndpointID: peCust},
 	}})
 	return ra
@@ -59,7 +60,7 @@ func TestConcurrentApproveReject(t *testing.T) {
 				ra := newRealAPI(t)
 				gate := make(chan struct{})
 				if held {
-					ra.arm.writeGate = gate
+					ra.arm.WriteGate = gate
 				} else {
 					close(gate)
 				}
@@ -121,8 +122,8 @@ func checkHistory(t *testing.T, ra *realAPI, winner string) {
 	if winner == "reject" {
 		want = reconcile.StatusRejected
 	}
-	if got := ra.arm.status(plsID, connName); got != want || ra.arm.writes.Load() != 1 {
-		t.Fatalf("ARM: status %s after %d writes, want %s after 1", got, ra.arm.writes.Load(), want)
+	if got := ra.arm.Status(plsID, connName); got != want || ra.arm.Writes.Load() != 1 {
+		t.Fatalf("ARM: status %s after %d writes, want %s after 1", got, ra.arm.Writes.Load(), want)
 	}
 	h := decodeBody[historyResponse](t, ra.do(t, get("/api/v1/connections/history?connectionId="+connID)), 200)
 	var decided []TransitionJSON
@@ -161,8 +162,8 @@ func TestRealReconcilerRoutes(t *testing.T) {
 	}
 	// Without force the policy wins: 422 with the decision, nothing written.
 	e := wantError(t, ra.do(t, post("/api/v1/connections/approve", approveBody("looks fine", false))), 422, CodePolicyDecides)
-	if e.Error.Decision == nil || e.Error.Decision.Action != "leave" || ra.arm.writes.Load() != 0 {
-		t.Errorf("422 = %+v, writes %d", e.Error, ra.arm.writes.Load())
+	if e.Error.Decision == nil || e.Error.Decision.Action != "leave" || ra.arm.Writes.Load() != 0 {
+		t.Errorf("422 = %+v, writes %d", e.Error, ra.arm.Writes.Load())
 	}
 	// Unknown connection → 404; unknown PLS → 404.
 	wantError(t, ra.do(t, post("/api/v1/connections/approve", strings.Replace(approveBody("r", true), connName, "nope", 1))), 404, CodeNotFound)
@@ -174,13 +175,13 @@ func TestRealReconcilerRoutes(t *testing.T) {
 		t.Errorf("reconcile = %+v", rr)
 	}
 	// Table storage down: 503, and no ARM write without an audit row.
-	ra.store.down.Store(true)
+	ra.store.Down.Store(true)
 	rec := ra.do(t, post("/api/v1/connections/approve", approveBody("r", true)))
 	wantError(t, rec, 503, CodeUnavailable)
-	if ra.arm.writes.Load() != 0 {
+	if ra.arm.Writes.Load() != 0 {
 		t.Error("ARM written while Table storage was down")
 	}
-	ra.store.down.Store(false)
+	ra.store.Down.Store(false)
 	// A background scan over the real reconciler records its run.
 	acc := decodeBody[scanAccepted](t, ra.do(t, post("/api/v1/reconcile", `{}`)), 202)
 	run := waitRun(t, ra.testAPI, acc.RunID)

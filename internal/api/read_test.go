@@ -121,7 +121,7 @@ func seedStore(s *fakeStore) {
 		{PLSID: pls2, Connection: "legacy", Subject: "drift", From: "Approved", To: "Approved", Action: "leave", Actor: "policy", Phase: "drift", Reason: "approved, but the policy now says leave", Trigger: "timer", At: at(6)},
 		{PLSID: pls2, Connection: "wps-pe", Subject: "connection", From: "Pending", To: "Approved", Action: "approve", Actor: "principal:" + aliceUPN, Phase: "done", Reason: "approved in CAB", Trigger: "http", At: at(4)},
 	})
-	s.runs["0001-run"] = store.Run{ID: "0001-run", Trigger: "timer", Status: "succeeded", StartedAt: at(2), FinishedAt: at(1), Scanned: 2, Total: 2, Acted: 1, Observed: 3, Drift: 1}
+	s.SeedRun(store.Run{ID: "0001-run", Trigger: "timer", Status: "succeeded", StartedAt: at(2), FinishedAt: at(1), Scanned: 2, Total: 2, Acted: 1, Observed: 3, Drift: 1})
 }
 
 func TestListConnections(t *testing.T) {
@@ -174,7 +174,7 @@ func TestListConnections(t *testing.T) {
 			wantError(t, ta.do(t, get("/api/v1/connections?"+tc.query)), 400, tc.code)
 		})
 	}
-	ta.store.down.Store(true)
+	ta.store.Down.Store(true)
 	wantError(t, ta.do(t, get("/api/v1/connections")), 503, CodeUnavailable)
 }
 
@@ -207,7 +207,7 @@ func TestHistory(t *testing.T) {
 	wantError(t, ta.do(t, get("/api/v1/connections/history")), 400, CodeBadRequest)
 	wantError(t, ta.do(t, get("/api/v1/connections/history?connectionId="+url.QueryEscape(plsID))), 400, CodeInvalidID)
 	wantError(t, ta.do(t, get("/api/v1/connections/history?id=x")), 400, CodeBadRequest)
-	ta.store.down.Store(true)
+	ta.store.Down.Store(true)
 	wantError(t, ta.do(t, get("/api/v1/connections/history?connectionId="+url.QueryEscape(connID))), 503, CodeUnavailable)
 }
 
@@ -256,7 +256,7 @@ func TestStatusPage(t *testing.T) {
 	})
 	t.Run("store down", func(t *testing.T) {
 		ta := newTestAPI(t, nil)
-		ta.store.down.Store(true)
+		ta.store.Down.Store(true)
 		wantError(t, ta.do(t, get("/api/v1/status")), 503, CodeUnavailable)
 	})
 	t.Run("unknown parameter", func(t *testing.T) {

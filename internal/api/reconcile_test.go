@@ -197,7 +197,7 @@ func TestGetRunFromStore(t *testing.T) {
 	ta := newTestAPI(t, nil)
 	run := store.Run{ID: "0000000000000000001-abcd", Trigger: "timer", Status: "partial", StartedAt: testNow.Add(-time.Minute), FinishedAt: testNow,
 		Scanned: 5, Total: 9, Acted: 1, Observed: 2, Drift: 1, Continuation: "0:5", Error: "list: https://management.azure.com/... 500"}
-	ta.store.runs[run.ID] = run
+	ta.store.SeedRun(run)
 	got := decodeBody[runJSON](t, ta.do(t, get("/api/v1/reconcile/"+run.ID)), 200)
 	if got.Status != "partial" || got.Trigger != "timer" || got.Scanned != 5 || got.Total != 9 || !got.Resumable || !got.HasErrors || got.Approved != nil {
 		t.Errorf("run = %+v", got)
@@ -208,6 +208,6 @@ func TestGetRunFromStore(t *testing.T) {
 	wantError(t, ta.do(t, get("/api/v1/reconcile/nope")), 404, CodeNotFound)
 	wantError(t, ta.do(t, get("/api/v1/reconcile/"+strings.Repeat("a", 200))), 400, CodeBadRequest)
 	wantError(t, ta.do(t, get("/api/v1/reconcile/a%23b")), 400, CodeBadRequest)
-	ta.store.down.Store(true)
+	ta.store.Down.Store(true)
 	wantError(t, ta.do(t, get("/api/v1/reconcile/"+run.ID)), 503, CodeUnavailable)
 }

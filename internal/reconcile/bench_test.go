@@ -10,7 +10,7 @@ import (
 	"github.com/plsgate/plsgate/internal/arm"
 	"github.com/plsgate/plsgate/internal/armemu"
 	"github.com/plsgate/plsgate/internal/policy"
-	"github.com/plsgate/plsgate/internal/tools/scanbench/memstore"
+	"github.com/plsgate/plsgate/internal/store/memstore"
 )
 
 // Scan benchmark sizes (issue 7 §6 by default). Smaller runs:
@@ -38,7 +38,7 @@ rules:
 
 // BenchmarkScan is one timer scan of a generated world through the real ARM
 // client (HTTP, azcore pipeline) against the ARM emulator with a fixed
-// latency per call, and an in-memory store (internal/tools/scanbench/memstore;
+// latency per call, and an in-memory store (internal/store/memstore;
 // Azurite would dominate the time). Sub-benchmark "first" converges a fresh
 // world (every connection recorded, every Pending one approved); "steady" is
 // the next tick (nothing to do: list pages only). Reported per scan: ARM list

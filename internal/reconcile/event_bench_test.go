@@ -6,8 +6,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/plsgate/plsgate/internal/store"
 )
 
 // BenchmarkReconcileRelevantEvent is the full decision path of one relevant
@@ -24,10 +22,7 @@ func BenchmarkReconcileRelevantEvent(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		e.pls(conn(fmt.Sprintf("c%d", i), StatusPending, "please approve", peCust))
-		e.store.mu.Lock()
-		e.store.conns = map[string]store.Connection{}
-		e.store.transitions = map[string]store.Transition{}
-		e.store.mu.Unlock()
+		e.store.Reset()
 		b.StartTimer()
 		start := time.Now()
 		outs, err := e.r.Reconcile(ctx, plsID, ev)
@@ -40,6 +35,6 @@ func BenchmarkReconcileRelevantEvent(b *testing.B) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
-	b.ReportMetric(float64(e.arm.gets.Load())/float64(b.N), "arm-reads/conn")
-	b.ReportMetric(float64(e.arm.writes.Load())/float64(b.N), "arm-writes/conn")
+	b.ReportMetric(float64(e.arm.Gets.Load())/float64(b.N), "arm-reads/conn")
+	b.ReportMetric(float64(e.arm.Writes.Load())/float64(b.N), "arm-writes/conn")
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/plsgate/plsgate/internal/arm"
+	"github.com/plsgate/plsgate/internal/arm/armfake"
 	"github.com/plsgate/plsgate/internal/policy"
 	"github.com/plsgate/plsgate/internal/store"
 )
@@ -43,7 +44,7 @@ rules:
 `
 
 type env struct {
-	arm   *fakeARM
+	arm   *armfake.ARM
 	store *fakeStore
 	r     *Reconciler
 	clock time.Time
@@ -74,7 +75,7 @@ func conn(name, status, desc, pe string) arm.Connection {
 }
 
 func (e *env) pls(conns ...arm.Connection) {
-	e.arm.add(&arm.PrivateLinkService{ID: plsID, Name: "contoso-pls", SubscriptionID: sub, ResourceGroup: "contoso", Connections: conns})
+	e.arm.Add(&arm.PrivateLinkService{ID: plsID, Name: "contoso-pls", SubscriptionID: sub, ResourceGroup: "contoso", Connections: conns})
 }
 
 var ev = Trigger{Kind: "event", EventID: "ev-1"}
@@ -105,11 +106,11 @@ func TestApproveByRuleRecordsThenActs(t *testing.T) {
 	if len(outs) != 1 || outs[0].Result != Approved || outs[0].Rule != "customers" {
 		t.Fatalf("outcomes: %+v", outs)
 	}
-	if got := e.arm.status(plsID, "c1"); got != StatusApproved {
+	if got := e.arm.Status(plsID, "c1"); got != StatusApproved {
 		t.Fatalf("ARM status %s", got)
 	}
-	if e.arm.gets.Load() != 1 || e.arm.writes.Load() != 1 {
-		t.Fatalf("ARM calls: %d reads %d writes, want 1+1", e.arm.gets.Load(), e.arm.writes.Load())
+	if e.arm.Gets.Load() != 1 || e.arm.Writes.Load() != 1 {
+		t.Fatalf("ARM calls: %d reads %d writes, want 1+1", e.arm.Gets.Load(), e.arm.Writes.Load())
 	}
 	wantSteps(t, e.store.history("c1"),
 		"connection >Pending observed observed",
@@ -123,8 +124,8 @@ func TestApproveByRuleRecordsThenActs(t *testing.T) {
 	if err != nil || outs[0].Result != Unchanged {
 		t.Fatalf("duplicate: %+v %v", outs, err)
 	}
-	if e.arm.writes.Load() != 1 || len(e.store.history("c1")) != 2 {
-		t.Fatalf("duplicate delivery wrote again: %d writes, %d rows", e.arm.writes.Load(), len(e.store.history("c1")))
+	if e.arm.Writes.Load() != 1 || len(e.store.history("c1")) != 2 {
+		t.Fatalf("duplicate delivery wrote again: %d writes, %d rows", e.arm.Writes.Load(), len(e.store.history("c1")))
 	}
 }
 
@@ -142,8 +143,8 @@ func TestUnmatchedStaysPendingAndRejectRule(t *testing.T) {
 	if res["odd"] != LeftPending || res["bad"] != Rejected {
 		t.Fatalf("results %v", res)
 	}
-	if e.arm.status(plsID, "odd") != StatusPending || e.arm.status(plsID, "bad") != StatusRejected || e.arm.writes.Load() != 1 {
-		t.Fatalf("ARM state wrong: writes=%d", e.arm.writes.Load())
+	if e.arm.Status(plsID, "odd") != StatusPending || e.arm.Status(plsID, "bad") != StatusRejected || e.arm.Writes.Load() != 1 {
+		t.Fatalf("ARM state wrong: writes=%d", e.arm.Writes.Load())
 	}
 	// Left-pending is recorded once, not on every pass.
 	outs, _ = e.r.Reconcile(context.Background(), plsID, ev)
@@ -160,7 +161,7 @@ func TestRejectedIsNeverFlipped(t *testing.T) {
 	if _, err := e.r.Reconcile(context.Background(), plsID, ev); err != nil {
 		t.Fatal(err)
 	}
-	if e.arm.writes.Load() != 0 || e.arm.status(plsID, "c1") != StatusRejected {
+	if e.arm.Writes.Load() != 0 || e.arm.Status(plsID, "c1") != StatusRejected {
 		t.Fatal("a Rejected connection was written")
 	}
 	_, err := e.r.Apply(context.Background(), ManualRequest{ConnectionID: plsID + "/privateEndpointConnections/c1", Action: policy.Approve, Actor: "principal:a", Reason: "x", Force: true}, Trigger{Kind: "http"})
@@ -190,8 +191,8 @@ func TestConcurrentDeliveriesApproveOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if e.arm.writes.Load() != 1 {
-		t.Fatalf("ARM writes = %d, want 1", e.arm.writes.Load())
+	if e.arm.Writes.Load() != 1 {
+		t.Fatalf("ARM writes = %d, want 1", e.arm.Writes.Load())
 	}
 	wantSteps(t, e.store.history("c1"),
 		"connection >Pending observed observed",
@@ -201,24 +202,24 @@ func TestConcurrentDeliveriesApproveOnce(t *testing.T) {
 func TestNoARMWriteWithoutIntent(t *testing.T) {
 	e := newEnv(t, testPolicy)
 	e.pls(conn("c1", StatusPending, "please approve", peCust))
-	e.store.down.Store(true)
+	e.store.Down.Store(true)
 	_, err := e.r.Reconcile(context.Background(), plsID, ev)
-	if !IsRetryable(err) || e.arm.writes.Load() != 0 {
-		t.Fatalf("store down: err=%v writes=%d", err, e.arm.writes.Load())
+	if !IsRetryable(err) || e.arm.Writes.Load() != 0 {
+		t.Fatalf("store down: err=%v writes=%d", err, e.arm.Writes.Load())
 	}
-	e.store.down.Store(false)
+	e.store.Down.Store(false)
 	// The row exists and is claimed, but the intent row fails: still no write.
-	e.store.failAppendIntent.Store(1)
+	e.store.FailAppends(PhaseIntent, 1)
 	_, err = e.r.Reconcile(context.Background(), plsID, ev)
-	if !IsRetryable(err) || e.arm.writes.Load() != 0 {
-		t.Fatalf("intent failed: err=%v writes=%d", err, e.arm.writes.Load())
+	if !IsRetryable(err) || e.arm.Writes.Load() != 0 {
+		t.Fatalf("intent failed: err=%v writes=%d", err, e.arm.Writes.Load())
 	}
 	// Redelivery: the unrecorded claim is dropped and the decision made afresh.
 	if _, err := e.r.Reconcile(context.Background(), plsID, ev); err != nil {
 		t.Fatal(err)
 	}
-	if e.arm.writes.Load() != 1 || e.arm.status(plsID, "c1") != StatusApproved {
-		t.Fatalf("after recovery: writes=%d", e.arm.writes.Load())
+	if e.arm.Writes.Load() != 1 || e.arm.Status(plsID, "c1") != StatusApproved {
+		t.Fatalf("after recovery: writes=%d", e.arm.Writes.Load())
 	}
 	wantSteps(t, e.store.history("c1"),
 		"connection >Pending observed observed",
@@ -228,7 +229,7 @@ func TestNoARMWriteWithoutIntent(t *testing.T) {
 func TestRetryableARMErrorResumesRecordedIntent(t *testing.T) {
 	e := newEnv(t, testPolicy)
 	e.pls(conn("c1", StatusPending, "please approve", peCust))
-	e.arm.failWrites.Store(1)
+	e.arm.FailWrites.Store(1)
 	_, err := e.r.Reconcile(context.Background(), plsID, ev)
 	if !IsRetryable(err) {
 		t.Fatalf("want retryable, got %v", err)
@@ -241,8 +242,8 @@ func TestRetryableARMErrorResumesRecordedIntent(t *testing.T) {
 	if _, err := e.r.Reconcile(context.Background(), plsID, ev); err != nil {
 		t.Fatal(err)
 	}
-	if e.arm.writes.Load() != 2 || e.arm.status(plsID, "c1") != StatusApproved {
-		t.Fatalf("writes=%d status=%s", e.arm.writes.Load(), e.arm.status(plsID, "c1"))
+	if e.arm.Writes.Load() != 2 || e.arm.Status(plsID, "c1") != StatusApproved {
+		t.Fatalf("writes=%d status=%s", e.arm.Writes.Load(), e.arm.Status(plsID, "c1"))
 	}
 	wantSteps(t, e.store.history("c1"),
 		"connection >Pending observed observed",
@@ -252,13 +253,13 @@ func TestRetryableARMErrorResumesRecordedIntent(t *testing.T) {
 func TestIntentSupersededByManualChange(t *testing.T) {
 	e := newEnv(t, testPolicy)
 	e.pls(conn("c1", StatusPending, "please approve", peCust))
-	e.arm.failWrites.Store(1)
+	e.arm.FailWrites.Store(1)
 	_, _ = e.r.Reconcile(context.Background(), plsID, ev)
-	e.arm.setStatus(plsID, "c1", StatusRejected) // someone rejects it in the portal meanwhile
+	e.arm.SetStatus(plsID, "c1", StatusRejected) // someone rejects it in the portal meanwhile
 	if _, err := e.r.Reconcile(context.Background(), plsID, ev); err != nil {
 		t.Fatal(err)
 	}
-	if e.arm.writes.Load() != 1 || e.arm.status(plsID, "c1") != StatusRejected {
+	if e.arm.Writes.Load() != 1 || e.arm.Status(plsID, "c1") != StatusRejected {
 		t.Fatal("plsgate overrode a manual rejection")
 	}
 	wantSteps(t, e.store.history("c1"),
@@ -274,8 +275,8 @@ func TestActiveLeaseMeansInProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Simulate another invocation holding a fresh claim on a second connection.
-	e.arm.add(&arm.PrivateLinkService{ID: plsID, Name: "contoso-pls", SubscriptionID: sub, Connections: []arm.Connection{conn("c2", StatusPending, "please approve", peCust)}})
-	e.store.conns[ckey(plsID, "c2")] = store.Connection{PLSID: plsID, Name: "c2", Status: StatusPending, PendingAction: "approve", PendingTransition: "x", PendingSince: e.now(), LeaseHolder: "other", ETag: "W/\"x\""}
+	e.arm.Add(&arm.PrivateLinkService{ID: plsID, Name: "contoso-pls", SubscriptionID: sub, Connections: []arm.Connection{conn("c2", StatusPending, "please approve", peCust)}})
+	e.store.SeedConnection(store.Connection{PLSID: plsID, Name: "c2", Status: StatusPending, PendingAction: "approve", PendingTransition: "x", PendingSince: e.now(), LeaseHolder: "other", ETag: "W/\"x\""})
 	outs, err := e.r.Reconcile(context.Background(), plsID, ev)
 	if err != nil {
 		t.Fatal(err)
@@ -286,15 +287,15 @@ func TestActiveLeaseMeansInProgress(t *testing.T) {
 			c2 = o
 		}
 	}
-	if c2.Result != InProgress || e.arm.writes.Load() != 1 {
-		t.Fatalf("c2: %+v writes=%d", c2, e.arm.writes.Load())
+	if c2.Result != InProgress || e.arm.Writes.Load() != 1 {
+		t.Fatalf("c2: %+v writes=%d", c2, e.arm.Writes.Load())
 	}
 	// After the lease expires the unrecorded claim is dropped and the connection decided.
 	e.clock = e.clock.Add(time.Minute)
 	if _, err := e.r.Reconcile(context.Background(), plsID, ev); err != nil {
 		t.Fatal(err)
 	}
-	if e.arm.status(plsID, "c2") != StatusApproved {
+	if e.arm.Status(plsID, "c2") != StatusApproved {
 		t.Fatal("abandoned claim not resumed")
 	}
 }
@@ -308,13 +309,13 @@ func TestObservedDriftReportAndEnforce(t *testing.T) {
 			if _, err := e.r.Reconcile(context.Background(), plsID, Trigger{Kind: "timer"}); err != nil {
 				t.Fatal(err)
 			}
-			e.arm.setStatus(plsID, "c1", StatusApproved) // approved in the portal
+			e.arm.SetStatus(plsID, "c1", StatusApproved) // approved in the portal
 			outs, err := e.r.Reconcile(context.Background(), plsID, Trigger{Kind: "timer"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if enforce {
-				if outs[0].Result != Rejected || e.arm.status(plsID, "c1") != StatusRejected {
+				if outs[0].Result != Rejected || e.arm.Status(plsID, "c1") != StatusRejected {
 					t.Fatalf("enforce: %+v", outs[0])
 				}
 				wantSteps(t, e.store.history("c1"),
@@ -323,8 +324,8 @@ func TestObservedDriftReportAndEnforce(t *testing.T) {
 					"connection Approved>Rejected done drift:default")
 				return
 			}
-			if outs[0].Result != Drift || e.arm.writes.Load() != 0 {
-				t.Fatalf("report: %+v writes=%d", outs[0], e.arm.writes.Load())
+			if outs[0].Result != Drift || e.arm.Writes.Load() != 0 {
+				t.Fatalf("report: %+v writes=%d", outs[0], e.arm.Writes.Load())
 			}
 			wantSteps(t, e.store.history("c1"),
 				"connection >Pending observed observed",
@@ -370,8 +371,8 @@ func TestDryRunWritesNothingToARM(t *testing.T) {
 	e.r.DryRun = true
 	e.pls(conn("c1", StatusPending, "please approve", peCust))
 	outs, err := e.r.Reconcile(context.Background(), plsID, ev)
-	if err != nil || outs[0].Result != DryRun || e.arm.writes.Load() != 0 {
-		t.Fatalf("%+v %v writes=%d", outs, err, e.arm.writes.Load())
+	if err != nil || outs[0].Result != DryRun || e.arm.Writes.Load() != 0 {
+		t.Fatalf("%+v %v writes=%d", outs, err, e.arm.Writes.Load())
 	}
 	e.r.Reconcile(context.Background(), plsID, ev)
 	wantSteps(t, e.store.history("c1"),
@@ -382,10 +383,10 @@ func TestDryRunWritesNothingToARM(t *testing.T) {
 func TestWebPubSubVerificationAndJourney(t *testing.T) {
 	e := newEnv(t, testPolicy)
 	e.pls(conn("wps", StatusPending, "wps approve", peSvc), conn("fake", StatusPending, "wps approve", peCust))
-	e.arm.spls = []arm.SharedPrivateLinkResource{{
+	e.arm.AddSharedPrivateLinks(arm.SharedPrivateLinkResource{
 		ID: wpsID + "/sharedPrivateLinkResources/pls-pe", Name: "pls-pe", WebPubSubID: wpsID,
 		PrivateLinkResourceID: plsID, RequestMessage: "wps approve", Status: StatusPending, ProvisioningState: "Succeeded",
-	}}
+	})
 	outs, err := e.r.Reconcile(context.Background(), plsID, ev)
 	if err != nil {
 		t.Fatal(err)
@@ -403,7 +404,7 @@ func TestWebPubSubVerificationAndJourney(t *testing.T) {
 	}
 	var hist []store.Transition
 	for _, name := range []string{"wps", "fake"} {
-		if e.arm.status(plsID, name) == StatusApproved {
+		if e.arm.Status(plsID, name) == StatusApproved {
 			hist = e.store.history(name)
 		}
 	}
@@ -432,7 +433,7 @@ func TestApplyManual(t *testing.T) {
 		t.Fatalf("history %+v", last)
 	}
 	o, err = e.r.Apply(ctx, ManualRequest{ConnectionID: id("c2"), Action: policy.Reject, Actor: "principal:bob", Reason: "unknown requester", Force: true}, Trigger{Kind: "http"})
-	if err != nil || o.Result != Rejected || e.arm.status(plsID, "c2") != StatusRejected {
+	if err != nil || o.Result != Rejected || e.arm.Status(plsID, "c2") != StatusRejected {
 		t.Fatalf("%+v %v", o, err)
 	}
 	if _, err := e.r.Apply(ctx, ManualRequest{ConnectionID: id("nope"), Action: policy.Reject}, Trigger{Kind: "http"}); !errors.Is(err, ErrNotFound) {
@@ -465,8 +466,8 @@ func TestConcurrentApproveAndRejectOneWins(t *testing.T) {
 			t.Fatalf("unexpected error %v", err)
 		}
 	}
-	if ok != 1 || e.arm.writes.Load() != 1 {
-		t.Fatalf("winners=%d writes=%d", ok, e.arm.writes.Load())
+	if ok != 1 || e.arm.Writes.Load() != 1 {
+		t.Fatalf("winners=%d writes=%d", ok, e.arm.Writes.Load())
 	}
 }
 
@@ -474,7 +475,7 @@ func TestServiceGoneMarksRemoved(t *testing.T) {
 	e := newEnv(t, testPolicy)
 	e.pls(conn("c1", StatusPending, "hello", peCust))
 	e.r.Reconcile(context.Background(), plsID, ev)
-	delete(e.arm.pls, arm.NormalizeID(plsID))
+	e.arm.Remove(plsID)
 	outs, err := e.r.Reconcile(context.Background(), plsID, ev)
 	if err != nil || len(outs) != 1 || outs[0].To != StatusRemoved {
 		t.Fatalf("%+v %v", outs, err)

@@ -12,9 +12,10 @@ import (
 	"time"
 
 	"github.com/plsgate/plsgate/internal/arm"
+	"github.com/plsgate/plsgate/internal/arm/armfake"
 	"github.com/plsgate/plsgate/internal/policy"
 	"github.com/plsgate/plsgate/internal/store"
-	"github.com/plsgate/plsgate/internal/tools/scanbench/memstore"
+	"github.com/plsgate/plsgate/internal/store/memstore"
 )
 
 const sub2 = "00000000-0000-0000-0000-000000000002"
@@ -31,7 +32,7 @@ func (e *env) addServices(s string, n int) []string {
 	var ids []string
 	for i := range n {
 		id := scanPLSID(s, i)
-		e.arm.add(&arm.PrivateLinkService{ID: id, Name: fmt.Sprintf("pls-%02d", i), SubscriptionID: s, ResourceGroup: "rg",
+		e.arm.Add(&arm.PrivateLinkService{ID: id, Name: fmt.Sprintf("pls-%02d", i), SubscriptionID: s, ResourceGroup: "rg",
 			Connections: []arm.Connection{{ID: id + "/privateEndpointConnections/c", Name: "c", Status: StatusPending, Description: "please approve", PrivateEndpointID: peCust}}})
 		ids = append(ids, id)
 	}
@@ -41,7 +42,7 @@ func (e *env) addServices(s string, n int) []string {
 // scanARM wraps the fake ARM to observe and shape a scan: pages handed out,
 // writes in flight, and a delay for chosen PLSs.
 type scanARM struct {
-	*fakeARM
+	*armfake.ARM
 	pages    atomic.Int64
 	inFlight atomic.Int64
 	maxIn    atomic.Int64
@@ -55,7 +56,7 @@ func (a *scanARM) ListPrivateLinkServices(ctx context.Context, s string) iter.Se
 		return func(yield func([]*arm.PrivateLinkService, error) bool) { yield(nil, err) }
 	}
 	return func(yield func([]*arm.PrivateLinkService, error) bool) {
-		for page, err := range a.fakeARM.ListPrivateLinkServices(ctx, s) {
+		for page, err := range a.ARM.ListPrivateLinkServices(ctx, s) {
 			a.pages.Add(1)
 			if !yield(page, err) {
 				return
@@ -81,13 +82,13 @@ func (a *scanARM) UpdateConnection(ctx context.Context, plsID string, u arm.Conn
 	} else {
 		time.Sleep(time.Millisecond) // let writes overlap
 	}
-	return a.fakeARM.UpdateConnection(ctx, plsID, u)
+	return a.ARM.UpdateConnection(ctx, plsID, u)
 }
 
 func newScanEnv(t *testing.T) (*env, *scanARM) {
 	t.Helper()
 	e := newEnv(t, testPolicy)
-	a := &scanARM{fakeARM: e.arm}
+	a := &scanARM{ARM: e.arm}
 	e.r.ARM = a
 	return e, a
 }
@@ -95,7 +96,7 @@ func newScanEnv(t *testing.T) (*env, *scanARM) {
 func (e *env) approvedCount(ids []string) int {
 	n := 0
 	for _, id := range ids {
-		if e.arm.status(id, "c") == StatusApproved {
+		if e.arm.Status(id, "c") == StatusApproved {
 			n++
 		}
 	}
@@ -114,17 +115,17 @@ func TestScanSubscriptionListsPagesOnly(t *testing.T) {
 	if !sum.Complete || sum.Scanned != 7 || sum.Listed != 7 || sum.Connections != 7 || sum.Approved != 7 || sum.Acted() != 7 || sum.ResumedAt != "" {
 		t.Fatalf("summary: %+v", sum)
 	}
-	if got := [3]int64{a.pages.Load(), e.arm.gets.Load(), e.arm.writes.Load()}; got != [3]int64{4, 0, 7} {
+	if got := [3]int64{a.pages.Load(), e.arm.Gets.Load(), e.arm.Writes.Load()}; got != [3]int64{4, 0, 7} {
 		t.Fatalf("ARM pages/GETs/writes = %v, want [4 0 7]", got)
 	}
 	if e.approvedCount(ids) != 7 || len(sum.Outcomes) != 7 {
 		t.Fatalf("approved %d, outcomes %d", e.approvedCount(ids), len(sum.Outcomes))
 	}
-	run := e.store.runs[sum.RunID]
+	run := e.store.run(sum.RunID)
 	if run.Status != "succeeded" || run.Trigger != "timer" || run.Scanned != 7 || run.Total != 7 || run.Acted != 7 || run.Continuation != "" || run.FinishedAt.IsZero() {
 		t.Fatalf("run record: %+v", run)
 	}
-	if cp := e.store.checkpoints[ScopeKey(Scope{Subscriptions: []string{sub}})]; cp != "" {
+	if cp := e.store.checkpoint(ScopeKey(Scope{Subscriptions: []string{sub}})); cp != "" {
 		t.Fatalf("position stored after a complete scan: %q", cp)
 	}
 	h := e.store.history("c")
@@ -136,8 +137,8 @@ func TestScanSubscriptionListsPagesOnly(t *testing.T) {
 
 	// The next scan finds nothing to do.
 	sum, err = e.r.Scan(context.Background(), Scope{Subscriptions: []string{sub}}, e.store, timer, ScanOptions{})
-	if err != nil || sum.Acted() != 0 || len(sum.Outcomes) != 0 || e.arm.writes.Load() != 7 || len(e.store.history("c")) != len(h) {
-		t.Fatalf("second scan: %+v %v (writes %d)", sum, err, e.arm.writes.Load())
+	if err != nil || sum.Acted() != 0 || len(sum.Outcomes) != 0 || e.arm.Writes.Load() != 7 || len(e.store.history("c")) != len(h) {
+		t.Fatalf("second scan: %+v %v (writes %d)", sum, err, e.arm.Writes.Load())
 	}
 }
 
@@ -149,8 +150,8 @@ func TestScanExplicitPLSIDs(t *testing.T) {
 	if err != nil || !sum.Complete || sum.Scanned != 2 || sum.Approved != 2 {
 		t.Fatalf("%+v %v", sum, err)
 	}
-	if e.arm.gets.Load() != 2 || a.pages.Load() != 0 || e.arm.status(ids[2], "c") != StatusPending {
-		t.Fatalf("GETs %d, pages %d, third PLS %s", e.arm.gets.Load(), a.pages.Load(), e.arm.status(ids[2], "c"))
+	if e.arm.Gets.Load() != 2 || a.pages.Load() != 0 || e.arm.Status(ids[2], "c") != StatusPending {
+		t.Fatalf("GETs %d, pages %d, third PLS %s", e.arm.Gets.Load(), a.pages.Load(), e.arm.Status(ids[2], "c"))
 	}
 }
 
@@ -190,7 +191,7 @@ func TestScanKeepsBoundedOutcomes(t *testing.T) {
 	e, _ := newScanEnv(t)
 	st := memstore.New() // indexed: the fake store scans every row per query
 	e.r.Store = st
-	e.arm.pageSize = 100
+	e.arm.PageSize = 100
 	n := MaxScanOutcomes + 5
 	e.addServices(sub, n)
 	sum, err := e.r.Scan(context.Background(), Scope{Subscriptions: []string{sub}}, st, timer, ScanOptions{Concurrency: 8})
@@ -203,7 +204,7 @@ func TestScanConcurrencyBound(t *testing.T) {
 	for _, conc := range []int{1, 3, 8} {
 		t.Run(fmt.Sprint("concurrency=", conc), func(t *testing.T) {
 			e, a := newScanEnv(t)
-			e.arm.pageSize = 50
+			e.arm.PageSize = 50
 			ids := e.addServices(sub, 24)
 			var calls atomic.Int64
 			var mu sync.Mutex
@@ -263,15 +264,15 @@ func TestScanBudgetStopsAndNextScanResumes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cp := e.store.checkpoints[ScopeKey(scope)]
+			cp := e.store.checkpoint(ScopeKey(scope))
 			total := len(all)
 			if first.Complete || first.Scanned >= total || cp == "" || !strings.HasPrefix(cp, tt.source) {
 				t.Fatalf("first scan: %+v, position %q", first, cp)
 			}
-			if run := e.store.runs[first.RunID]; run.Status != "partial" || run.Continuation != cp || run.Scanned != first.Scanned {
+			if run := e.store.run(first.RunID); run.Status != "partial" || run.Continuation != cp || run.Scanned != first.Scanned {
 				t.Fatalf("first run record: %+v", run)
 			}
-			if w := int(e.arm.writes.Load()); w != first.Scanned {
+			if w := int(e.arm.Writes.Load()); w != first.Scanned {
 				t.Fatalf("first scan: %d writes for %d PLSs", w, first.Scanned)
 			}
 
@@ -282,13 +283,13 @@ func TestScanBudgetStopsAndNextScanResumes(t *testing.T) {
 			if !second.Complete || second.ResumedAt != cp || first.Scanned+second.Scanned != total {
 				t.Fatalf("second scan: %+v (first scanned %d of %d)", second, first.Scanned, total)
 			}
-			if e.store.checkpoints[ScopeKey(scope)] != "" || e.store.runs[second.RunID].Status != "succeeded" {
-				t.Fatalf("after the resumed scan: position %q, run %+v", e.store.checkpoints[ScopeKey(scope)], e.store.runs[second.RunID])
+			if e.store.checkpoint(ScopeKey(scope)) != "" || e.store.run(second.RunID).Status != "succeeded" {
+				t.Fatalf("after the resumed scan: position %q, run %+v", e.store.checkpoint(ScopeKey(scope)), e.store.run(second.RunID))
 			}
-			if e.approvedCount(all) != total || int(e.arm.writes.Load()) != total {
-				t.Fatalf("approved %d, writes %d, want %d each", e.approvedCount(all), e.arm.writes.Load(), total)
+			if e.approvedCount(all) != total || int(e.arm.Writes.Load()) != total {
+				t.Fatalf("approved %d, writes %d, want %d each", e.approvedCount(all), e.arm.Writes.Load(), total)
 			}
-			if gets := int(e.arm.gets.Load()); gets != tt.explicit {
+			if gets := int(e.arm.Gets.Load()); gets != tt.explicit {
 				t.Fatalf("%d GETs: the resumed scan read explicit PLSs again", gets)
 			}
 
@@ -306,12 +307,12 @@ func TestScanIgnoresForeignOrBadPosition(t *testing.T) {
 	e, _ := newScanEnv(t)
 	e.addServices(sub, 4)
 	scope := Scope{Subscriptions: []string{sub}}
-	e.store.checkpoints[ScopeKey(Scope{Subscriptions: []string{sub2}})] = "0:3"
+	e.store.setCheckpoint(ScopeKey(Scope{Subscriptions: []string{sub2}}), "0:3")
 	for _, tt := range []struct {
 		stored string
 		resume bool
 	}{{"", true}, {"garbage", true}, {"0:-1", true}, {"0:3", false}} {
-		e.store.checkpoints[ScopeKey(scope)] = tt.stored
+		e.store.setCheckpoint(ScopeKey(scope), tt.stored)
 		sum, err := e.r.Scan(context.Background(), scope, e.store, timer, ScanOptions{Resume: tt.resume})
 		if err != nil || sum.ResumedAt != "" || sum.Scanned != 4 {
 			t.Fatalf("stored %q resume=%v: %+v %v", tt.stored, tt.resume, sum, err)
@@ -366,8 +367,8 @@ func TestScanListFailureOtherSubscriptionsContinue(t *testing.T) {
 	if sum.Complete || sum.Scanned != 2 || e.approvedCount(ids) != 2 {
 		t.Fatalf("%+v", sum)
 	}
-	if run := e.store.runs[sum.RunID]; run.Status != "failed" || run.Error == "" || e.store.checkpoints[ScopeKey(scope)] != "" {
-		t.Fatalf("run %+v, position %q", run, e.store.checkpoints[ScopeKey(scope)])
+	if run := e.store.run(sum.RunID); run.Status != "failed" || run.Error == "" || e.store.checkpoint(ScopeKey(scope)) != "" {
+		t.Fatalf("run %+v, position %q", run, e.store.checkpoint(ScopeKey(scope)))
 	}
 }
 
@@ -376,17 +377,17 @@ func TestScanListFailureOtherSubscriptionsContinue(t *testing.T) {
 func TestScanFailedPLSRetriedNextScan(t *testing.T) {
 	e, _ := newScanEnv(t)
 	ids := e.addServices(sub, 3)
-	e.arm.failWrites.Store(1)
+	e.arm.FailWrites.Store(1)
 	scope := Scope{Subscriptions: []string{sub}}
 	sum, err := e.r.Scan(context.Background(), scope, e.store, timer, ScanOptions{Concurrency: 1})
-	if !IsRetryable(err) || sum.Failed != 1 || sum.Approved != 2 || !sum.Complete || e.store.runs[sum.RunID].Status != "failed" {
+	if !IsRetryable(err) || sum.Failed != 1 || sum.Approved != 2 || !sum.Complete || e.store.run(sum.RunID).Status != "failed" {
 		t.Fatalf("%+v %v", sum, err)
 	}
 	sum, err = e.r.Scan(context.Background(), scope, e.store, timer, ScanOptions{})
 	if err != nil || sum.Approved != 1 || e.approvedCount(ids) != 3 {
 		t.Fatalf("second scan: %+v %v", sum, err)
 	}
-	if w := e.arm.writes.Load(); w != 4 { // 3 approvals + the failed attempt
+	if w := e.arm.Writes.Load(); w != 4 { // 3 approvals + the failed attempt
 		t.Fatalf("writes %d", w)
 	}
 	done := 0
@@ -405,7 +406,7 @@ func TestScanFailedPLSRetriedNextScan(t *testing.T) {
 func TestScanDriftAcrossScans(t *testing.T) {
 	e, _ := newScanEnv(t)
 	ids := e.addServices(sub, 1)
-	e.arm.add(&arm.PrivateLinkService{ID: scanPLSID(sub, 9), Name: "pls-09", SubscriptionID: sub, ResourceGroup: "rg",
+	e.arm.Add(&arm.PrivateLinkService{ID: scanPLSID(sub, 9), Name: "pls-09", SubscriptionID: sub, ResourceGroup: "rg",
 		Connections: []arm.Connection{{ID: scanPLSID(sub, 9) + "/privateEndpointConnections/r", Name: "r", Status: StatusRejected, Description: "please approve", PrivateEndpointID: peCust}}})
 	scope := Scope{Subscriptions: []string{sub}}
 	scan := func() RunSummary {
@@ -426,14 +427,14 @@ func TestScanDriftAcrossScans(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.r.Policy = p
-	if sum := scan(); sum.Drift != 1 || sum.Acted() != 0 || e.store.runs[sum.RunID].Drift != 1 {
+	if sum := scan(); sum.Drift != 1 || sum.Acted() != 0 || e.store.run(sum.RunID).Drift != 1 {
 		t.Fatalf("report: %+v", sum)
 	}
 	if sum := scan(); sum.Drift != 0 || len(sum.Outcomes) != 0 {
 		t.Fatalf("drift reported twice: %+v", sum)
 	}
 	e.r.EnforceDrift = true
-	if sum := scan(); sum.Rejected != 1 || e.arm.status(ids[0], "c") != StatusRejected {
+	if sum := scan(); sum.Rejected != 1 || e.arm.Status(ids[0], "c") != StatusRejected {
 		t.Fatalf("enforce: %+v", sum)
 	}
 	// Approve everything now: Rejected stays Rejected.
@@ -441,10 +442,10 @@ func TestScanDriftAcrossScans(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.r.Policy = p
-	if sum := scan(); sum.Acted() != 0 || e.arm.status(ids[0], "c") != StatusRejected || e.arm.status(scanPLSID(sub, 9), "r") != StatusRejected {
+	if sum := scan(); sum.Acted() != 0 || e.arm.Status(ids[0], "c") != StatusRejected || e.arm.Status(scanPLSID(sub, 9), "r") != StatusRejected {
 		t.Fatalf("a Rejected connection was acted on: %+v", sum)
 	}
-	if w := e.arm.writes.Load(); w != 2 {
+	if w := e.arm.Writes.Load(); w != 2 {
 		t.Fatalf("writes %d, want 2 (approve, enforce)", w)
 	}
 }
@@ -454,8 +455,8 @@ func TestScanDryRun(t *testing.T) {
 	ids := e.addServices(sub, 3)
 	e.r.DryRun = true
 	sum, err := e.r.Scan(context.Background(), Scope{Subscriptions: []string{sub}}, e.store, timer, ScanOptions{})
-	if err != nil || sum.Acted() != 0 || len(sum.Outcomes) != 3 || e.arm.writes.Load() != 0 || e.approvedCount(ids) != 0 {
-		t.Fatalf("%+v %v writes=%d", sum, err, e.arm.writes.Load())
+	if err != nil || sum.Acted() != 0 || len(sum.Outcomes) != 3 || e.arm.Writes.Load() != 0 || e.approvedCount(ids) != 0 {
+		t.Fatalf("%+v %v writes=%d", sum, err, e.arm.Writes.Load())
 	}
 	for _, o := range sum.Outcomes {
 		if o.Result != DryRun || o.Action != policy.Approve {
@@ -471,8 +472,8 @@ func TestScanStoreDown(t *testing.T) {
 	e.addServices(sub, 2)
 	down := &downRuns{}
 	_, err := e.r.Scan(context.Background(), Scope{Subscriptions: []string{sub}}, down, timer, ScanOptions{Resume: true})
-	if !IsRetryable(err) || e.arm.writes.Load() != 0 {
-		t.Fatalf("err %v, writes %d", err, e.arm.writes.Load())
+	if !IsRetryable(err) || e.arm.Writes.Load() != 0 {
+		t.Fatalf("err %v, writes %d", err, e.arm.Writes.Load())
 	}
 }
 

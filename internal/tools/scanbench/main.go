@@ -28,7 +28,7 @@ import (
 	"github.com/plsgate/plsgate/internal/policy"
 	"github.com/plsgate/plsgate/internal/reconcile"
 	"github.com/plsgate/plsgate/internal/store"
-	"github.com/plsgate/plsgate/internal/tools/scanbench/memstore"
+	"github.com/plsgate/plsgate/internal/store/memstore"
 )
 
 // benchPolicy approves the generated consumers (armemu.GenerateWorld puts

@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/plsgate/plsgate/internal/arm"
 	"github.com/plsgate/plsgate/internal/store"
 )
 
@@ -19,6 +23,35 @@ type Store struct {
 	runs        map[string]store.Run
 	checkpoints map[string]string
 	etag        uint64
+
+	// Down makes every call fail as if Table storage answered 503 (see Unavailable).
+	Down atomic.Bool
+	// failAppends makes the next failAppends.n appends of phase failAppends.phase fail.
+	failAppends struct {
+		phase string
+		n     int
+	}
+}
+
+// Unavailable returns the error of a store that is Down: a 503 that
+// store.IsUnavailable recognises.
+func Unavailable() error {
+	return fmt.Errorf("memstore: %w", &azcore.ResponseError{StatusCode: 503, ErrorCode: "ServerBusy"})
+}
+
+func (s *Store) down() error {
+	if s.Down.Load() {
+		return Unavailable()
+	}
+	return nil
+}
+
+// FailAppends makes the next n AppendTransition calls of a transition in phase
+// ("" for any phase) fail as unavailable, writing nothing.
+func (s *Store) FailAppends(phase string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failAppends.phase, s.failAppends.n = phase, n
 }
 
 // New returns an empty store.
@@ -31,7 +64,7 @@ func New() *Store {
 	}
 }
 
-func partition(plsID string) string { return strings.TrimRight(strings.ToLower(plsID), "/") }
+func partition(plsID string) string { return arm.NormalizeID(plsID) }
 
 func (s *Store) nextETag() string { s.etag++; return fmt.Sprintf(`W/"%d"`, s.etag) }
 
@@ -53,8 +86,12 @@ func (s *Store) Stats() Stats {
 }
 
 // ListConnections returns the rows of one PLS (q.PLSID) or of all, filtered
-// by q.Status, sorted by name; everything in one page.
+// by q.Status, sorted by PLS then name, q.Limit rows a page (100 when unset);
+// the continuation ("tok-<offset>") resumes after the page.
 func (s *Store) ListConnections(_ context.Context, q store.ConnectionQuery) ([]store.Connection, string, error) {
+	if err := s.down(); err != nil {
+		return nil, "", err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var parts []map[string]store.Connection
@@ -79,11 +116,31 @@ func (s *Store) ListConnections(_ context.Context, q store.ConnectionQuery) ([]s
 		}
 		return strings.Compare(a.Name, b.Name)
 	})
-	return out, "", nil
+	start := 0
+	if q.Continuation != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(q.Continuation, "tok-"))
+		if err != nil || !strings.HasPrefix(q.Continuation, "tok-") || n < 0 || n > len(out) {
+			return nil, "", store.ErrInvalidContinuation
+		}
+		start = n
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	end := min(start+limit, len(out))
+	next := ""
+	if end < len(out) {
+		next = "tok-" + strconv.Itoa(end)
+	}
+	return out[start:end], next, nil
 }
 
 // GetConnection reads one row; store.ErrNotFound if absent.
 func (s *Store) GetConnection(_ context.Context, plsID, name string) (*store.Connection, error) {
+	if err := s.down(); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.conns[partition(plsID)][name]
@@ -95,6 +152,9 @@ func (s *Store) GetConnection(_ context.Context, plsID, name string) (*store.Con
 
 // PutConnection adds (ETag "") or replaces with If-Match; store.ErrConflict otherwise.
 func (s *Store) PutConnection(_ context.Context, c *store.Connection) error {
+	if err := s.down(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	pk := partition(c.PLSID)
@@ -115,12 +175,19 @@ func (s *Store) PutConnection(_ context.Context, c *store.Connection) error {
 // AppendTransition adds a row under its deterministic key; an existing row
 // answers created=false with its ID and ETag loaded.
 func (s *Store) AppendTransition(_ context.Context, t *store.Transition) (bool, error) {
+	if err := s.down(); err != nil {
+		return false, err
+	}
 	id, err := store.TransitionRowKey(t)
 	if err != nil {
 		return false, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if f := &s.failAppends; f.n > 0 && (f.phase == "" || f.phase == t.Phase) {
+		f.n--
+		return false, Unavailable()
+	}
 	pk := partition(t.PLSID)
 	p := s.transitions[pk]
 	if cur, ok := p[id]; ok {
@@ -138,6 +205,9 @@ func (s *Store) AppendTransition(_ context.Context, t *store.Transition) (bool, 
 
 // UpdateTransition replaces a row with If-Match.
 func (s *Store) UpdateTransition(_ context.Context, t *store.Transition) error {
+	if err := s.down(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.transitions[partition(t.PLSID)]
@@ -155,6 +225,9 @@ func (s *Store) UpdateTransition(_ context.Context, t *store.Transition) error {
 
 // GetTransition reads one row by ID.
 func (s *Store) GetTransition(_ context.Context, plsID, id string) (*store.Transition, error) {
+	if err := s.down(); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.transitions[partition(plsID)][id]
@@ -166,6 +239,9 @@ func (s *Store) GetTransition(_ context.Context, plsID, id string) (*store.Trans
 
 // PutRun adds (ETag "") or replaces (If-Match) a run; an empty ID gets store.NewRunID.
 func (s *Store) PutRun(_ context.Context, r *store.Run) error {
+	if err := s.down(); err != nil {
+		return err
+	}
 	if r.ID == "" {
 		id, err := store.NewRunID(r.StartedAt)
 		if err != nil {
@@ -186,6 +262,9 @@ func (s *Store) PutRun(_ context.Context, r *store.Run) error {
 
 // GetRun reads a run.
 func (s *Store) GetRun(_ context.Context, id string) (*store.Run, error) {
+	if err := s.down(); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.runs[id]
@@ -195,8 +274,119 @@ func (s *Store) GetRun(_ context.Context, id string) (*store.Run, error) {
 	return &r, nil
 }
 
+// LatestRun returns the run started last; store.ErrNotFound when there is none.
+func (s *Store) LatestRun(_ context.Context) (*store.Run, error) {
+	if err := s.down(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var best *store.Run
+	for _, r := range s.runs {
+		if best == nil || r.StartedAt.After(best.StartedAt) || r.StartedAt.Equal(best.StartedAt) && r.ID < best.ID {
+			best = &r
+		}
+	}
+	if best == nil {
+		return nil, store.ErrNotFound
+	}
+	return best, nil
+}
+
+// ListTransitions returns the transitions of one PLS, of one of its
+// connections unless connection is "", newest first, at most limit (> 0).
+func (s *Store) ListTransitions(_ context.Context, plsID, connection string, limit int) ([]store.Transition, error) {
+	if err := s.down(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []store.Transition
+	for _, t := range s.transitions[partition(plsID)] {
+		if connection == "" || t.Connection == connection {
+			out = append(out, t)
+		}
+	}
+	return newestFirst(out, limit), nil
+}
+
+// RecentTransitions returns the transitions of every PLS, newest first, at
+// most limit (> 0).
+func (s *Store) RecentTransitions(_ context.Context, limit int) ([]store.Transition, error) {
+	if err := s.down(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []store.Transition
+	for _, p := range s.transitions {
+		for _, t := range p {
+			out = append(out, t)
+		}
+	}
+	return newestFirst(out, limit), nil
+}
+
+// newestFirst orders like the store — by At descending, then by ID (the row
+// key) — and keeps the first limit rows (all when limit <= 0).
+func newestFirst(ts []store.Transition, limit int) []store.Transition {
+	slices.SortFunc(ts, func(a, b store.Transition) int {
+		if c := b.At.Compare(a.At); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	if limit > 0 && len(ts) > limit {
+		ts = ts[:limit]
+	}
+	return ts
+}
+
+// SeedConnection stores a row as it is, replacing any; an empty ETag gets a fresh one.
+func (s *Store) SeedConnection(c store.Connection) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.ETag == "" {
+		c.ETag = s.nextETag()
+	}
+	pk := partition(c.PLSID)
+	if s.conns[pk] == nil {
+		s.conns[pk] = map[string]store.Connection{}
+	}
+	s.conns[pk][c.Name] = c
+}
+
+// SeedTransition stores a row as it is under its ID (which it must have), replacing any.
+func (s *Store) SeedTransition(t store.Transition) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pk := partition(t.PLSID)
+	if s.transitions[pk] == nil {
+		s.transitions[pk] = map[string]store.Transition{}
+	}
+	s.transitions[pk][t.ID] = t
+}
+
+// SeedRun stores a run as it is under its ID, replacing any.
+func (s *Store) SeedRun(r store.Run) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.runs[r.ID] = r
+}
+
+// Reset forgets every connection and transition (runs and checkpoints stay).
+func (s *Store) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.conns)
+	clear(s.transitions)
+}
+
 // GetCheckpoint returns the stored position ("" when none).
 func (s *Store) GetCheckpoint(_ context.Context, scope string) (string, error) {
+	if err := s.down(); err != nil {
+		return "", err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.checkpoints[scope], nil
@@ -204,6 +394,9 @@ func (s *Store) GetCheckpoint(_ context.Context, scope string) (string, error) {
 
 // PutCheckpoint stores a position; "" deletes it.
 func (s *Store) PutCheckpoint(_ context.Context, scope, value string) error {
+	if err := s.down(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if value == "" {

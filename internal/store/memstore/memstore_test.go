@@ -3,6 +3,7 @@ package memstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -123,5 +124,78 @@ func semantics(t *testing.T, s api) {
 	}
 	if v, err := s.GetCheckpoint(ctx, "scope"); err != nil || v != "" {
 		t.Fatalf("deleted checkpoint: %q %v", v, err)
+	}
+}
+
+// TestReadsAndFaults covers what only the direct store offers: paging,
+// newest-first history, the latest run, and the fault knobs.
+func TestReadsAndFaults(t *testing.T) {
+	ctx := context.Background()
+	s := New()
+	for _, n := range []string{"c", "a", "b"} {
+		if err := s.PutConnection(ctx, &store.Connection{PLSID: pls, Name: n}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var names []string
+	q := store.ConnectionQuery{Limit: 2}
+	for {
+		items, next, err := s.ListConnections(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range items {
+			names = append(names, c.Name)
+		}
+		if next == "" {
+			break
+		}
+		q.Continuation = next
+	}
+	if fmt.Sprint(names) != "[a b c]" {
+		t.Fatalf("paged names %v", names)
+	}
+	if _, _, err := s.ListConnections(ctx, store.ConnectionQuery{Continuation: "forged"}); !errors.Is(err, store.ErrInvalidContinuation) {
+		t.Fatalf("forged continuation: %v", err)
+	}
+
+	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for i, c := range []string{"a", "b", "a"} {
+		tr := &store.Transition{PLSID: pls, Connection: c, Subject: "connection", To: "Approved", Action: "approve", Phase: "done", Cause: fmt.Sprint(i), At: at.Add(time.Duration(i) * time.Minute)}
+		if _, err := s.AppendTransition(ctx, tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h, err := s.ListTransitions(ctx, pls+"/", "a", 0); err != nil || len(h) != 2 || !h[0].At.After(h[1].At) {
+		t.Fatalf("history of a: %+v %v", h, err)
+	}
+	if r, err := s.RecentTransitions(ctx, 1); err != nil || len(r) != 1 || r[0].Cause != "2" {
+		t.Fatalf("recent: %+v %v", r, err)
+	}
+
+	if _, err := s.LatestRun(ctx); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("no runs: %v", err)
+	}
+	s.SeedRun(store.Run{ID: "old", StartedAt: at})
+	s.SeedRun(store.Run{ID: "new", StartedAt: at.Add(time.Hour)})
+	if r, err := s.LatestRun(ctx); err != nil || r.ID != "new" {
+		t.Fatalf("latest run: %+v %v", r, err)
+	}
+
+	s.FailAppends("intent", 1)
+	done := &store.Transition{PLSID: pls, Connection: "c", Subject: "connection", Phase: "done", Cause: "x", At: at}
+	intent := &store.Transition{PLSID: pls, Connection: "c", Subject: "connection", Phase: "intent", Cause: "x", At: at}
+	if _, err := s.AppendTransition(ctx, done); err != nil {
+		t.Fatalf("other phase: %v", err)
+	}
+	if _, err := s.AppendTransition(ctx, intent); !store.IsUnavailable(err) {
+		t.Fatalf("failed intent: %v", err)
+	}
+	if _, err := s.AppendTransition(ctx, intent); err != nil {
+		t.Fatalf("next intent: %v", err)
+	}
+	s.Down.Store(true)
+	if _, err := s.GetRun(ctx, "new"); !store.IsUnavailable(err) {
+		t.Fatalf("down: %v", err)
 	}
 }

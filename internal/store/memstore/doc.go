@@ -1,0 +1,14 @@
+// Package memstore is an in-memory implementation of the store's API with the
+// same semantics, for unit tests and benchmarks: ETag concurrency, Add
+// conflicts, deterministic transition keys (store.TransitionRowKey),
+// newest-first run IDs and transitions, continuation tokens — indexed by
+// partition so a 10,000-PLS scan costs no per-call scan of the whole table.
+// Over net/rpc (Serve, Dial) it lives in another process, as Table storage
+// does in Azure, so a scanning process's memory is its own.
+//
+// Tests inject faults with Store.Down (every call fails as unavailable) and
+// Store.FailAppends.
+//
+// It must not be used by plsgate itself: it keeps everything in memory and
+// forgets it on exit.
+package memstore
