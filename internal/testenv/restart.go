@@ -2,18 +2,12 @@ package testenv
 
 import (
 	"context"
-	"log/slog"
 	"maps"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/plsgate/plsgate/handler"
 	"github.com/plsgate/plsgate/internal/app"
 	"github.com/plsgate/plsgate/internal/armemu"
-	"github.com/plsgate/plsgate/internal/config"
-	"github.com/plsgate/plsgate/internal/hostemu"
 )
 
 // RestartOptions shape the plsgate instance that Restart starts.
@@ -41,33 +35,7 @@ func (e *Env) Restart(t testing.TB, o RestartOptions) {
 		}
 		settings[k] = v
 	}
-	cfg, err := config.Load(func(k string) string { return settings[k] })
-	if err != nil {
-		t.Fatalf("restart: config: %v", err)
-	}
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	deps := o.Deps
-	deps.TablesTransport = e.Tables
-	a, err := app.New(context.Background(), cfg, logger, deps)
-	if err != nil {
-		t.Fatalf("restart: app: %v", err)
-	}
-	srv := handler.New(handler.Options{Logger: logger})
-	a.Register(srv)
-	hsrv := httptest.NewServer(srv.Handler())
-	t.Cleanup(hsrv.Close)
-	host, err := hostemu.Load(filepath.Join(Root(), "functions"), hsrv.URL, hostemu.Options{FunctionKey: FunctionKey, Settings: settings})
-	if err != nil {
-		t.Fatalf("restart: host emulator: %v", err)
-	}
-	hostSrv := httptest.NewServer(host.Handler())
-	t.Cleanup(hostSrv.Close)
-	if e.ARM.EventOptions().SinkURL != "" {
-		if err := e.ARM.SetEventSink(hostSrv.URL+"/runtime/webhooks/eventgrid?functionName="+app.FunctionEvents, ""); err != nil {
-			t.Fatalf("restart: event sink: %v", err)
-		}
-	}
-	e.App, e.Host, e.HostURL, e.Config, e.Settings = a, host, hostSrv.URL, cfg, settings
+	e.startPlsgate(t, settings, o.Deps, e.ARM.EventOptions().SinkURL != "", "")
 }
 
 // TickErr fires the Reconcile timer like Tick but returns the invocation's

@@ -88,7 +88,6 @@ func DemoWorld() armemu.World {
 // Start brings everything up; t.Cleanup stops it.
 func Start(t testing.TB, o Options) *Env {
 	t.Helper()
-	ctx := context.Background()
 	conn := azurite.Start(t)
 
 	emu := armemu.New(o.ARM)
@@ -122,15 +121,23 @@ func Start(t testing.TB, o Options) *Env {
 	for k, v := range o.Settings {
 		settings[k] = v
 	}
+	e := &Env{ARM: emu, Tables: &Counter{}}
+	e.startPlsgate(t, settings, o.Deps, !o.NoEvents, o.ARM.Events.Schema)
+	return e
+}
+
+// startPlsgate builds the config, the app, the handler and the host emulator
+// in front of it from settings, and points the ARM emulator's Event Grid
+// deliveries at the host when wire is set. Start and Restart share it.
+func (e *Env) startPlsgate(t testing.TB, settings map[string]string, deps app.Deps, wire bool, schema string) {
+	t.Helper()
 	cfg, err := config.Load(func(k string) string { return settings[k] })
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	tables := &Counter{}
-	deps := o.Deps
-	deps.TablesTransport = tables
-	a, err := app.New(ctx, cfg, logger, deps)
+	deps.TablesTransport = e.Tables
+	a, err := app.New(context.Background(), cfg, logger, deps)
 	if err != nil {
 		t.Fatalf("app: %v", err)
 	}
@@ -145,13 +152,12 @@ func Start(t testing.TB, o Options) *Env {
 	}
 	hostSrv := httptest.NewServer(host.Handler())
 	t.Cleanup(hostSrv.Close)
-
-	if !o.NoEvents {
-		if err := emu.SetEventSink(hostSrv.URL+"/runtime/webhooks/eventgrid?functionName="+app.FunctionEvents, o.ARM.Events.Schema); err != nil {
+	if wire {
+		if err := e.ARM.SetEventSink(hostSrv.URL+"/runtime/webhooks/eventgrid?functionName="+app.FunctionEvents, schema); err != nil {
 			t.Fatalf("event sink: %v", err)
 		}
 	}
-	return &Env{ARM: emu, Host: host, HostURL: hostSrv.URL, App: a, Config: cfg, Settings: settings, Tables: tables}
+	e.App, e.Host, e.HostURL, e.Config, e.Settings = a, host, hostSrv.URL, cfg, settings
 }
 
 // Counter is an HTTP transport that counts the requests it carries.
