@@ -424,9 +424,14 @@ func (s *serviceRun) write(ctx context.Context, c *arm.Connection, row *store.Co
 	target := tr.To
 	o := s.outcome(*c, Failed, nil)
 	o.Action, o.Rule, o.Reason = policy.Action(tr.Action), tr.Rule, tr.Reason
-	updated, err := s.r.ARM.UpdateConnection(ctx, s.pls.ID, arm.ConnectionUpdate{
+	// The write must end well inside the lease, or another invocation could
+	// resume the same intent while this one still waits on ARM (retries
+	// honouring Retry-After can take long).
+	wctx, cancel := context.WithTimeout(ctx, s.r.lease()*2/3)
+	updated, err := s.r.ARM.UpdateConnection(wctx, s.pls.ID, arm.ConnectionUpdate{
 		Name: c.Name, PrivateEndpointID: c.PrivateEndpointID, Status: target, Description: row.PendingDescription,
 	})
+	cancel()
 	if err != nil {
 		err = armErrWrap(fmt.Sprintf("%s connection %s on %s", tr.Action, c.Name, s.pls.ID), err)
 		if IsRetryable(err) {

@@ -481,3 +481,25 @@ func TestServiceGoneMarksRemoved(t *testing.T) {
 		t.Fatalf("%+v %v", outs, err)
 	}
 }
+
+// An ARM write that hangs ends inside the lease, so no other invocation can
+// resume the same intent while it is still in flight; the intent stays and
+// the next delivery finishes it.
+func TestSlowWriteEndsInsideTheLease(t *testing.T) {
+	e := newEnv(t, testPolicy)
+	e.r.Now, e.r.Lease = nil, 60*time.Millisecond
+	e.pls(conn("c1", StatusPending, "please approve", peCust))
+	e.arm.WriteGate = make(chan struct{}) // never opened: the write hangs
+	// Without the cut this call would hang forever (the gate never opens).
+	_, err := e.r.Reconcile(context.Background(), plsID, ev)
+	if !IsRetryable(err) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("want a retryable deadline error, got %v", err)
+	}
+	e.arm.WriteGate = nil
+	if _, err := e.r.Reconcile(context.Background(), plsID, ev); err != nil {
+		t.Fatal(err)
+	}
+	if e.arm.Status(plsID, "c1") != StatusApproved {
+		t.Fatal("the recorded intent was not finished")
+	}
+}

@@ -177,9 +177,13 @@ func (f *ARM) GetConnection(_ context.Context, plsID, name string) (*arm.Connect
 
 // UpdateConnection sets a connection's status and description. A Rejected
 // connection stays Rejected (400), as in ARM.
-func (f *ARM) UpdateConnection(_ context.Context, plsID string, u arm.ConnectionUpdate) (*arm.Connection, error) {
+func (f *ARM) UpdateConnection(ctx context.Context, plsID string, u arm.ConnectionUpdate) (*arm.Connection, error) {
 	if f.WriteGate != nil {
-		<-f.WriteGate
+		select {
+		case <-f.WriteGate:
+		case <-ctx.Done(): // like a real call, a held write ends with its context
+			return nil, ctx.Err()
+		}
 	}
 	f.Writes.Add(1)
 	if f.FailWrites.Load() > 0 {
