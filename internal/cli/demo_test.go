@@ -42,7 +42,7 @@ func TestDevDemoUsage(t *testing.T) {
 }
 
 // buildPlsgate builds this module's binary, as `make demo` (go run) does.
-func buildPlsgate(t *testing.T) (bin, root string) {
+func buildPlsgate(t testing.TB) (bin, root string) {
 	t.Helper()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
