@@ -281,20 +281,29 @@ func cloneStrings(s []string) []string {
 }
 
 // normalize fills derived fields and validates one PLS (ID ⇔ parts, defaults).
-func (p *PrivateLinkService) normalize() error {
-	if p.ID != "" {
-		r, err := parseResourceID(p.ID)
-		if err != nil || r.ChildType != "" || !strings.EqualFold(r.Namespace+"/"+r.Type, typePLS) {
-			return fmt.Errorf("private link service id %q is not a %s ID", p.ID, typePLS)
+// normalizeTop resolves a top-level resource's identity from its ID or from
+// subscription + resource group + name, and defaults its location.
+func normalizeTop(id, sub, rg, name, location *string, what, typ string, idOf func(sub, rg, name string) string) error {
+	if *id != "" {
+		r, err := parseResourceID(*id)
+		if err != nil || r.ChildType != "" || !strings.EqualFold(r.Namespace+"/"+r.Type, typ) {
+			return fmt.Errorf("%s id %q is not a %s ID", what, *id, typ)
 		}
-		p.SubscriptionID, p.ResourceGroup, p.Name = r.Sub, r.RG, r.Name
+		*sub, *rg, *name = r.Sub, r.RG, r.Name
 	}
-	if p.SubscriptionID == "" || p.ResourceGroup == "" || p.Name == "" {
-		return fmt.Errorf("private link service %q: id or subscriptionId+resourceGroup+name required", p.ID)
+	if *sub == "" || *rg == "" || *name == "" {
+		return fmt.Errorf("%s %q: id or subscriptionId+resourceGroup+name required", what, *id)
 	}
-	p.ID = plsIDOf(p.SubscriptionID, p.ResourceGroup, p.Name)
-	if p.Location == "" {
-		p.Location = "eastus"
+	*id = idOf(*sub, *rg, *name)
+	if *location == "" {
+		*location = "eastus"
+	}
+	return nil
+}
+
+func (p *PrivateLinkService) normalize() error {
+	if err := normalizeTop(&p.ID, &p.SubscriptionID, &p.ResourceGroup, &p.Name, &p.Location, "private link service", typePLS, plsIDOf); err != nil {
+		return err
 	}
 	if p.ProvisioningState == "" {
 		p.ProvisioningState = "Succeeded"
@@ -335,19 +344,8 @@ func (p *PrivateLinkService) normalize() error {
 }
 
 func (pe *PrivateEndpoint) normalize() error {
-	if pe.ID != "" {
-		r, err := parseResourceID(pe.ID)
-		if err != nil || r.ChildType != "" || !strings.EqualFold(r.Namespace+"/"+r.Type, typePE) {
-			return fmt.Errorf("private endpoint id %q is not a %s ID", pe.ID, typePE)
-		}
-		pe.SubscriptionID, pe.ResourceGroup, pe.Name = r.Sub, r.RG, r.Name
-	}
-	if pe.SubscriptionID == "" || pe.ResourceGroup == "" || pe.Name == "" {
-		return fmt.Errorf("private endpoint %q: id or subscriptionId+resourceGroup+name required", pe.ID)
-	}
-	pe.ID = peIDOf(pe.SubscriptionID, pe.ResourceGroup, pe.Name)
-	if pe.Location == "" {
-		pe.Location = "eastus"
+	if err := normalizeTop(&pe.ID, &pe.SubscriptionID, &pe.ResourceGroup, &pe.Name, &pe.Location, "private endpoint", typePE, peIDOf); err != nil {
+		return err
 	}
 	kept := pe.Links[:0]
 	for _, l := range pe.Links {
@@ -360,19 +358,8 @@ func (pe *PrivateEndpoint) normalize() error {
 }
 
 func (ws *WebPubSub) normalize() error {
-	if ws.ID != "" {
-		r, err := parseResourceID(ws.ID)
-		if err != nil || r.ChildType != "" || !strings.EqualFold(r.Namespace+"/"+r.Type, typeWebPubSub) {
-			return fmt.Errorf("web pubsub id %q is not a %s ID", ws.ID, typeWebPubSub)
-		}
-		ws.SubscriptionID, ws.ResourceGroup, ws.Name = r.Sub, r.RG, r.Name
-	}
-	if ws.SubscriptionID == "" || ws.ResourceGroup == "" || ws.Name == "" {
-		return fmt.Errorf("web pubsub %q: id or subscriptionId+resourceGroup+name required", ws.ID)
-	}
-	ws.ID = wpsIDOf(ws.SubscriptionID, ws.ResourceGroup, ws.Name)
-	if ws.Location == "" {
-		ws.Location = "eastus"
+	if err := normalizeTop(&ws.ID, &ws.SubscriptionID, &ws.ResourceGroup, &ws.Name, &ws.Location, "web pubsub", typeWebPubSub, wpsIDOf); err != nil {
+		return err
 	}
 	kept := ws.SharedPrivateLinkResources[:0]
 	for _, s := range ws.SharedPrivateLinkResources {
