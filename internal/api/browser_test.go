@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/plsgate/plsgate/internal/devenv"
 )
 
 // chromiumPaths are where Debian and others put a Chromium-compatible browser.
@@ -155,7 +156,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	if !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) || len(png) < 10<<10 {
 		t.Fatalf("screenshot is not a plausible PNG (%d bytes)", len(png))
 	}
-	root, err := repoRoot()
+	root, err := devenv.FindRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,23 +172,5 @@ func TestStatusPageInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("screenshot: %s", d)
-	}
-}
-
-// repoRoot is the directory holding go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the test directory")
-		}
-		dir = parent
 	}
 }

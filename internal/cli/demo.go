@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/plsgate/plsgate/internal/demo"
+	"github.com/plsgate/plsgate/internal/devenv"
 )
 
 const devDemoUsage = `usage:
@@ -42,7 +43,7 @@ func devDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "plsgate dev demo: %v\n", err)
 		return ExitRuntime
 	}
-	root, err := demo.FindRoot(wd)
+	root, err := devenv.FindRoot(wd)
 	if err != nil {
 		fmt.Fprintf(stderr, "plsgate dev demo: %v\n", err)
 		return ExitUsage

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/plsgate/plsgate/internal/app"
@@ -110,24 +109,6 @@ func keepAlive(ctx context.Context, s *stack) {
 		case <-t.C:
 			_ = s.host.FireTimer(ctx, app.FunctionTimer, false)
 		}
-	}
-}
-
-// FindRoot walks up from dir to the plsgate module's go.mod.
-func FindRoot(dir string) (string, error) {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return "", fmt.Errorf("find the repository: %w", err)
-	}
-	for d := dir; ; {
-		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && strings.Contains(string(b), "module github.com/plsgate/plsgate\n") {
-			return d, nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", fmt.Errorf("no plsgate go.mod above %s: run the demo from the repository", dir)
-		}
-		d = parent
 	}
 }
 

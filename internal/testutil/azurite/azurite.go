@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plsgate/plsgate/internal/devenv"
 	devazurite "github.com/plsgate/plsgate/internal/devenv/azurite"
 )
 
@@ -150,7 +150,7 @@ func (s *server) ensure() (string, error) {
 }
 
 func (s *server) firstStartLocked() error {
-	root, err := repoRoot()
+	root, err := devenv.FindRoot(".")
 	if err != nil {
 		return err
 	}
@@ -189,24 +189,6 @@ func (s *server) stopLocked() {
 	}
 	s.cmd.Stop()
 	s.cmd = nil
-}
-
-// repoRoot walks up from the working directory (the package directory under go test) to go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("find repository root: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("find repository root: no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }
 
 // install runs `npm ci` in root unless Azurite is already installed (serialised across test

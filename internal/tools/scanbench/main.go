@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"sort"
@@ -24,6 +22,7 @@ import (
 
 	"github.com/plsgate/plsgate/internal/arm"
 	"github.com/plsgate/plsgate/internal/armemu"
+	"github.com/plsgate/plsgate/internal/devenv"
 	devazurite "github.com/plsgate/plsgate/internal/devenv/azurite"
 	"github.com/plsgate/plsgate/internal/policy"
 	"github.com/plsgate/plsgate/internal/reconcile"
@@ -235,7 +234,7 @@ func runParent(o options) error {
 		go func() { _ = memstore.Serve(ln, mem) }()
 		env = append(env, envStore+"=memory:"+ln.Addr().String())
 	case "azurite":
-		root, err := repoRoot()
+		root, err := devenv.FindRoot(".")
 		if err != nil {
 			return err
 		}
@@ -344,23 +343,6 @@ func loadAverage() string {
 		return ""
 	}
 	return strings.Join(f[:3], " ")
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("repository root (go.mod) not found above the working directory")
-		}
-		dir = parent
-	}
 }
 
 // countingTransport counts the Table requests of the scanning process.
