@@ -108,12 +108,7 @@ func (s *Store) PutConnection(ctx context.Context, c *Connection) error {
 	e.str("Drift", c.Drift)
 	e.time("UpdatedAt", c.UpdatedAt)
 
-	var etag string
-	if c.ETag == "" {
-		etag, _, err = insert(ctx, s.connections, e)
-	} else {
-		etag, err = replace(ctx, s.connections, e, c.ETag)
-	}
+	etag, err := put(ctx, s.connections, e, c.ETag)
 	if err != nil {
 		return fmt.Errorf("store: put connection %s on %s: %w", c.Name, c.PLSID, err)
 	}

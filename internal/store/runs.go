@@ -60,12 +60,7 @@ func (s *Store) PutRun(ctx context.Context, r *Run) error {
 	e.int("Failed", r.Failed)
 	e.str("Continuation", r.Continuation)
 	e.str("Error", r.Error)
-	var etag string
-	if r.ETag == "" {
-		etag, _, err = insert(ctx, s.runs, e)
-	} else {
-		etag, err = replace(ctx, s.runs, e, r.ETag)
-	}
+	etag, err := put(ctx, s.runs, e, r.ETag)
 	if err != nil {
 		return fmt.Errorf("store: put run %s: %w", r.ID, err)
 	}

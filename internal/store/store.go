@@ -382,6 +382,16 @@ func insert(ctx context.Context, c *aztables.Client, e entity) (etag string, exi
 
 // replace overwrites the entity if its ETag still matches (If-Match). 412 → ErrConflict unless the
 // stored row is our own retried write; 404 → ErrNotFound.
+// put adds the entity when ifMatch is "" (ErrConflict if it exists) and
+// otherwise replaces it conditionally (ErrConflict on a stale ETag).
+func put(ctx context.Context, c *aztables.Client, e entity, ifMatch string) (string, error) {
+	if ifMatch == "" {
+		etag, _, err := insert(ctx, c, e)
+		return etag, err
+	}
+	return replace(ctx, c, e, ifMatch)
+}
+
 func replace(ctx context.Context, c *aztables.Client, e entity, ifMatch string) (string, error) {
 	if ifMatch == "" {
 		return "", errors.New("store: conditional update needs the ETag read with the entity")
