@@ -54,7 +54,7 @@ func Reconcile(ctx context.Context, env Env) int {
 	var plsIDs, subs listFlag
 	fset.Var(&plsIDs, "pls", "private link service resource `ID` to scan (repeatable)")
 	fset.Var(&subs, "subscription", "subscription `ID` whose private link services to scan (repeatable)")
-	dryRun := fset.Bool("dry-run", false, "decide and record dry-run rows, make no ARM writes")
+	dryRun := fset.Bool("dry-run", false, "print what would be done; write nothing to ARM or Table storage")
 	output := fset.String("output", "text", "output `format`: text or json")
 	fset.Usage = func() {
 		fmt.Fprint(stderr, reconcileUsageText)
@@ -112,8 +112,13 @@ func Reconcile(ctx context.Context, env Env) int {
 		defer cancel()
 		_ = a.Close(flush) // queued notifications
 	}()
+	var runs reconcile.RunRecorder = a.Store
 	if *dryRun {
+		// A what-if: read ARM and Table storage, write neither. (DRY_RUN=true in
+		// serve is different: the audit-only mode records dry-run rows.)
 		a.Reconciler.DryRun = true
+		a.Reconciler.Store = reconcile.ReadOnly(a.Reconciler.Store)
+		runs = nil
 	}
 
 	opts := reconcile.ScanOptions{Concurrency: cfg.ReconcileConcurrency}
@@ -126,7 +131,7 @@ func Reconcile(ctx context.Context, env Env) int {
 		prog = &progressLine{w: stderr, total: total}
 		opts.Progress = prog.update
 	}
-	sum, scanErr := a.Reconciler.Scan(ctx, scope, a.Store, reconcile.Trigger{Kind: "cli"}, opts)
+	sum, scanErr := a.Reconciler.Scan(ctx, scope, runs, reconcile.Trigger{Kind: "cli"}, opts)
 	if prog != nil {
 		prog.done(sum)
 	}
@@ -205,7 +210,7 @@ func writeReconcileText(w io.Writer, o reconcileOutput) {
 		state = "INCOMPLETE"
 	}
 	if o.DryRun {
-		state += " (dry run: no ARM writes)"
+		state += " (dry run: nothing written)"
 	}
 	fmt.Fprintf(w, "run %s: %s\n", o.RunID, state)
 	if o.ResumedAt != "" {

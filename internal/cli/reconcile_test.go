@@ -12,6 +12,7 @@ import (
 
 	"github.com/plsgate/plsgate/internal/armemu"
 	"github.com/plsgate/plsgate/internal/reconcile"
+	"github.com/plsgate/plsgate/internal/store"
 	"github.com/plsgate/plsgate/internal/testenv"
 	"github.com/plsgate/plsgate/internal/testutil/azurite"
 )
@@ -199,7 +200,8 @@ func TestReconcileTextListsChanges(t *testing.T) {
 	}
 }
 
-// --dry-run decides and records, but writes nothing to ARM.
+// --dry-run decides and prints what it would do, and writes nothing: no ARM
+// write and no Table storage row (issue 13.5: it used to record dry-run rows).
 func TestReconcileDryRun(t *testing.T) {
 	env := startCLIEnv(t)
 	var stderr bytes.Buffer
@@ -220,12 +222,26 @@ func TestReconcileDryRun(t *testing.T) {
 	if c, _ := env.ARM.Connection(testenv.PLSID, "pe-partner.1"); c.Status != "Pending" {
 		t.Errorf("dry run changed the connection to %s", c.Status)
 	}
-	h, err := env.App.Store.ListTransitions(t.Context(), testenv.PLSID, "pe-partner.1", 10)
-	if err != nil || len(h) == 0 || h[0].Phase != reconcile.PhaseDryRun || h[0].Trigger != "cli" {
-		t.Errorf("history after dry run: %+v %v", h, err)
+	var wouldApprove bool
+	for _, oc := range o.Outcomes {
+		wouldApprove = wouldApprove || (oc.Connection == "pe-partner.1" && oc.Result == string(reconcile.DryRun))
+	}
+	if !wouldApprove {
+		t.Errorf("dry run does not say what it would do for pe-partner.1: %+v", o.Outcomes)
+	}
+	h, err := env.App.Store.RecentTransitions(t.Context(), 100)
+	if err != nil || len(h) != 0 {
+		t.Errorf("dry run recorded %d transitions: %+v %v", len(h), h, err)
+	}
+	rows, _, err := env.App.Store.ListConnections(t.Context(), store.ConnectionQuery{})
+	if err != nil || len(rows) != 0 {
+		t.Errorf("dry run recorded %d connection rows: %v", len(rows), err)
+	}
+	if r, err := env.App.Store.LatestRun(t.Context()); err == nil {
+		t.Errorf("dry run recorded a run: %+v", r)
 	}
 	stderr.Reset()
-	if code, out := run(t, env.Getenv, &stderr, "reconcile", "--dry-run"); code != ExitOK || !strings.Contains(out, "(dry run: no ARM writes)") {
+	if code, out := run(t, env.Getenv, &stderr, "reconcile", "--dry-run"); code != ExitOK || !strings.Contains(out, "(dry run: nothing written)") {
 		t.Errorf("text dry run: exit %d\n%s", code, out)
 	}
 }

@@ -87,6 +87,12 @@ func (r *Reconciler) Apply(ctx context.Context, req ManualRequest, t Trigger) (O
 		if err == nil && o.Err != nil {
 			err = o.Err
 		}
+		if errors.Is(err, ErrRecordIncomplete) {
+			// The caller's decision landed in ARM: it gets its success; the
+			// next trigger completes the record.
+			r.log().Warn("decision applied, record to be completed by the next trigger", "connection", req.ConnectionID, "err", err)
+			err = nil
+		}
 		if err == nil {
 			run.notify(ctx, o)
 		}

@@ -113,11 +113,14 @@ func (s *serviceRun) step(ctx context.Context, c *arm.Connection, row *store.Con
 	return o, err
 }
 
-// refreshIfStale re-reads the connection from ARM when the stored row was
-// written after our ARM read and disagrees with it: another invocation acted
-// meanwhile, and a stale snapshot must not be recorded as an observed change.
+// refreshIfStale re-reads the connection from ARM whenever the stored row
+// disagrees with our snapshot: another invocation may have acted after our
+// read, and a stale snapshot must be neither recorded as an observed change
+// nor acted upon. Row and read times come from different instances' clocks, so
+// they are not compared (50 ms of skew once gave a second write); the cost is
+// one GET per change made outside plsgate.
 func (s *serviceRun) refreshIfStale(ctx context.Context, c *arm.Connection, row *store.Connection) error {
-	if row == nil || strings.EqualFold(row.Status, c.Status) || row.UpdatedAt.Before(s.readAt) {
+	if row == nil || strings.EqualFold(row.Status, c.Status) {
 		return nil
 	}
 	fresh, err := s.r.ARM.GetConnection(ctx, s.pls.ID, c.Name)
@@ -131,12 +134,15 @@ func (s *serviceRun) refreshIfStale(ctx context.Context, c *arm.Connection, row 
 	return nil
 }
 
-// leaseHeldByOther reports whether another invocation is acting on the row now.
+// leaseHeldByOther reports whether another invocation may be acting on the row
+// now. PendingSince is the holder's clock, now is ours: this is the one place
+// where two instances' clocks meet, so the take-over waits for the lease plus
+// the skew margin (the holder itself never writes after lease - writeBound).
 func (s *serviceRun) leaseHeldByOther(row *store.Connection) bool {
 	if row.PendingSince.IsZero() || row.LeaseHolder == s.holder() {
 		return false
 	}
-	return s.r.now().Sub(row.PendingSince) < s.r.lease()
+	return s.r.now().Sub(row.PendingSince) < s.r.lease()+s.r.skewMargin()
 }
 
 func (s *serviceRun) holder() string {
@@ -207,6 +213,19 @@ func (s *serviceRun) observe(ctx context.Context, c arm.Connection, row *store.C
 	o := s.outcome(c, Observed, nil)
 	o.From, o.Reason = from, tr.Reason
 	return o, nrow, nil
+}
+
+// confirmGone asks ARM whether a connection missing from our snapshot is really gone.
+func (s *serviceRun) confirmGone(ctx context.Context, name string) (bool, error) {
+	_, err := s.r.ARM.GetConnection(ctx, s.pls.ID, name)
+	switch {
+	case err == nil:
+		return false, nil
+	case arm.IsNotFound(err):
+		return true, nil
+	default:
+		return false, armErrWrap("re-read connection "+name, err)
+	}
 }
 
 // observeRemoved records a connection that disappeared from its PLS.
@@ -377,17 +396,39 @@ func (s *serviceRun) act(ctx context.Context, c *arm.Connection, row *store.Conn
 		return o, nil
 	}
 
-	// 1. Claim the row: the If-Match makes exactly one invocation the actor.
-	id, err := store.TransitionRowKey(tr)
-	if err != nil {
-		return o, err
+	description := describe(req, target)
+	decision := decisionKey(tr, description)
+	if why, held := s.heldAfterRefusal(*c, row, decision); held {
+		o.Result, o.Reason = Unchanged, why
+		return o, nil
 	}
-	tr.ID = id
+	// A retry of a decision ARM refused reuses its failed row as the intent, so
+	// one refusal stays one history row however often it is retried.
+	reuse := false
+	if row.FailedTransition != "" && row.FailedDecision == decision {
+		prev, err := s.r.Store.GetTransition(ctx, s.pls.ID, row.FailedTransition)
+		switch {
+		case err == nil && prev.Phase == PhaseFailed:
+			prev.Phase, prev.Trigger, prev.EventID, prev.InvocationID = PhaseIntent, s.trig.Kind, s.trig.EventID, s.trig.InvocationID
+			tr, reuse = prev, true
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return o, storeErr("read the refused decision of "+c.Name, err)
+		}
+	}
+	if !reuse {
+		id, err := store.TransitionRowKey(tr)
+		if err != nil {
+			return o, err
+		}
+		tr.ID = id
+	}
+
+	// 1. Claim the row: the If-Match makes exactly one invocation the actor.
 	claim := *row
 	claim.PendingAction, claim.PendingTransition = string(req.action), tr.ID
 	claim.PendingSince, claim.LeaseHolder = s.r.now(), s.holder()
 	claim.LastRule, claim.LastActor, claim.LastEventID = req.rule, req.actor, s.trig.EventID
-	claim.PendingDescription = describe(req, target)
+	claim.PendingDescription = description
 	if req.spl != nil {
 		claim.SharedPrivateLinkID, claim.SharedPrivateLinkStatus = req.spl.ID, req.spl.Status
 		if s.splUsed == nil {
@@ -395,6 +436,9 @@ func (s *serviceRun) act(ctx context.Context, c *arm.Connection, row *store.Conn
 		}
 		s.splUsed[arm.NormalizeID(req.spl.ID)] = strings.ToLower(c.Name)
 	}
+	// The lease is measured from before the claim is sent: the holder's view
+	// of it can only be shorter than the row says.
+	claimedAt := s.r.mono()
 	if err := s.r.Store.PutConnection(ctx, &claim); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return o, err
@@ -402,11 +446,48 @@ func (s *serviceRun) act(ctx context.Context, c *arm.Connection, row *store.Conn
 		return o, storeErr("claim connection "+c.Name+" before "+string(req.action), err)
 	}
 	// 2. The intent row: without it no ARM write happens.
-	if _, err := s.r.Store.AppendTransition(ctx, tr); err != nil {
+	var err error
+	if reuse {
+		err = s.r.Store.UpdateTransition(ctx, tr)
+	} else {
+		_, err = s.r.Store.AppendTransition(ctx, tr)
+	}
+	if err != nil {
 		s.release(ctx, &claim)
 		return o, storeErr("record intent to "+string(req.action)+" "+c.Name, err)
 	}
-	return s.write(ctx, c, &claim, tr)
+	return s.write(ctx, c, &claim, tr, claimedAt)
+}
+
+// decisionKey identifies a decision for the refusal memory: the same action,
+// target, actor, rule and description. A policy change that changes any of
+// them is a new decision and is tried at once; one that does not would meet
+// the same refusal.
+func decisionKey(tr *store.Transition, description string) string {
+	return strings.Join([]string{tr.Action, tr.To, tr.Actor, tr.Rule, description}, "|")
+}
+
+// connState is what "the connection changed" means for the refusal memory.
+func connState(c arm.Connection) string {
+	return strings.Join([]string{c.Status, c.ETag, c.Description, c.PrivateEndpointID}, "|")
+}
+
+// operatorAsked: an operator's request (API or CLI) retries a refused decision at once.
+func (t Trigger) operatorAsked() bool { return t.Kind == "http" || t.Kind == "cli" }
+
+// heldAfterRefusal reports whether a decision ARM refused for good must wait:
+// same decision, unchanged connection, no operator asking, and the retry
+// interval not yet passed since the last refusal.
+func (s *serviceRun) heldAfterRefusal(c arm.Connection, row *store.Connection, decision string) (string, bool) {
+	if row.FailedCode == "" || row.FailedDecision != decision || row.FailedState != connState(c) || s.trig.operatorAsked() {
+		return "", false
+	}
+	retryAt := row.FailedAt.Add(s.r.failedRetryInterval())
+	if !s.r.now().Before(retryAt) {
+		return "", false
+	}
+	return fmt.Sprintf("not tried again: ARM refused this decision with %s (%d times, last at %s); plsgate retries when the connection or the decision changes, when an operator asks (POST /api/v1/reconcile), or after %s",
+		row.FailedCode, row.FailedCount, row.FailedAt.Format(time.RFC3339), retryAt.Format(time.RFC3339)), true
 }
 
 func describe(req actRequest, target string) string {
@@ -419,15 +500,33 @@ func describe(req actRequest, target string) string {
 	return truncate(fmt.Sprintf("%s by %s: %s", target, req.actor, req.reason), 140)
 }
 
+// ErrRecordIncomplete marks an error that came after the ARM write landed:
+// the decision took effect, and recording its outcome is left to the next
+// trigger (it resumes the intent and finds the target status).
+var ErrRecordIncomplete = errors.New("the decision was applied in ARM; recording its outcome did not complete")
+
+type incompleteError struct{ err error }
+
+func (e incompleteError) Error() string   { return e.err.Error() }
+func (e incompleteError) Unwrap() []error { return []error{e.err, ErrRecordIncomplete} }
+
 // write makes the ARM call for a claimed intent and records its outcome.
-func (s *serviceRun) write(ctx context.Context, c *arm.Connection, row *store.Connection, tr *store.Transition) (Outcome, error) {
+// claimedAt is when this invocation sent its claim, on its own clock.
+func (s *serviceRun) write(ctx context.Context, c *arm.Connection, row *store.Connection, tr *store.Transition, claimedAt time.Time) (Outcome, error) {
 	target := tr.To
 	o := s.outcome(*c, Failed, nil)
 	o.Action, o.Rule, o.Reason = policy.Action(tr.Action), tr.Rule, tr.Reason
-	// The write must end well inside the lease, or another invocation could
-	// resume the same intent while this one still waits on ARM (retries
-	// honouring Retry-After can take long).
-	wctx, cancel := context.WithTimeout(ctx, s.r.lease()*2/3)
+	// Fencing: the write starts only if it can end inside the lease, so no
+	// other instance (which waits for lease + skew margin) can resume this
+	// intent while the write may still be in flight. A slow claim or intent
+	// (Table storage) therefore fails the invocation without writing.
+	bound := s.r.writeBound()
+	if left := s.r.lease() - s.r.mono().Sub(claimedAt); left <= bound {
+		s.release(ctx, row)
+		return o, retryable(fmt.Errorf("%s connection %s on %s: not written: %v of the claim's lease left, the write may take %v (slow Table storage?); the intent stays for the next delivery",
+			tr.Action, c.Name, s.pls.ID, left.Round(time.Millisecond), bound))
+	}
+	wctx, cancel := context.WithTimeout(ctx, bound)
 	updated, err := s.r.ARM.UpdateConnection(wctx, s.pls.ID, arm.ConnectionUpdate{
 		Name: c.Name, PrivateEndpointID: c.PrivateEndpointID, Status: target, Description: row.PendingDescription,
 	})
@@ -439,24 +538,68 @@ func (s *serviceRun) write(ctx context.Context, c *arm.Connection, row *store.Co
 			s.release(ctx, row)
 			return o, err
 		}
-		// Terminal (e.g. the connection is gone or may not be changed): record and acknowledge.
-		tr.Phase, tr.Reason = PhaseFailed, truncate(tr.Reason+"; ARM refused: "+err.Error(), 1024)
-		if uerr := s.r.Store.UpdateTransition(ctx, tr); uerr != nil {
-			return o, storeErr("record failed "+tr.Action, uerr)
-		}
-		nrow := *row
-		clearClaim(&nrow)
-		nrow.LastDecision = "failed:" + tr.Action
-		if perr := s.r.Store.PutConnection(ctx, &nrow); perr != nil && !errors.Is(perr, store.ErrConflict) {
-			return o, storeErr("clear claim of "+c.Name, perr)
-		}
-		o.Err = err
-		return o, nil
+		return s.refused(ctx, c, row, tr, err)
 	}
 	return s.finish(ctx, c, row, tr, updated)
 }
 
+// refused records a terminal ARM refusal (e.g. 403, or the connection may not
+// be changed) and acknowledges it: one failed row per distinct error code,
+// counted and timed on the connection's row.
+func (s *serviceRun) refused(ctx context.Context, c *arm.Connection, row *store.Connection, tr *store.Transition, cause error) (Outcome, error) {
+	o := s.outcome(*c, Failed, cause)
+	o.Action, o.Rule, o.Reason = policy.Action(tr.Action), tr.Rule, tr.Reason
+	code := refusalCode(cause)
+	nrow := *row
+	clearClaim(&nrow)
+	nrow.LastDecision = "failed:" + tr.Action
+	retried := row.FailedTransition != "" && row.FailedTransition == tr.ID
+	tr.Phase = PhaseFailed
+	if !retried {
+		tr.Reason = truncate(tr.Reason+"; ARM refused ("+code+"): "+cause.Error(), 1024)
+	}
+	if err := s.r.Store.UpdateTransition(ctx, tr); err != nil {
+		return o, storeErr("record failed "+tr.Action, err)
+	}
+	switch {
+	case retried && row.FailedCode == code:
+		nrow.FailedCount++ // the same refusal again: its row stands
+	case retried:
+		// Another refusal: the earlier row keeps its code, this one gets its own.
+		ntr := s.transition(*c, SubjectConnection, tr.From, tr.To, tr.Action, PhaseFailed)
+		ntr.Actor, ntr.Rule = tr.Actor, tr.Rule
+		ntr.Reason = truncate("ARM refused ("+code+"): "+cause.Error(), 1024)
+		ntr.Cause = "failed|" + tr.Action + "|" + code
+		if _, err := s.r.Store.AppendTransition(ctx, ntr); err != nil {
+			return o, storeErr("record failed "+tr.Action, err)
+		}
+		nrow.FailedTransition, nrow.FailedCount = ntr.ID, 1
+	default:
+		nrow.FailedTransition, nrow.FailedCount = tr.ID, 1
+	}
+	nrow.FailedCode, nrow.FailedDecision, nrow.FailedState = code, decisionKey(tr, row.PendingDescription), connState(*c)
+	nrow.FailedAt, nrow.UpdatedAt = s.r.now(), s.r.now()
+	if err := s.r.Store.PutConnection(ctx, &nrow); err != nil && !errors.Is(err, store.ErrConflict) {
+		return o, storeErr("clear claim of "+c.Name, err)
+	}
+	return o, nil
+}
+
+// refusalCode is ARM's error code, or the HTTP status when the answer had none.
+func refusalCode(err error) string {
+	if code := arm.ErrorCode(err); code != "" {
+		return code
+	}
+	if sc := arm.StatusCode(err); sc != 0 {
+		return fmt.Sprintf("HTTP%d", sc)
+	}
+	return "error"
+}
+
 // finish records a successful write: transition done, row updated and released.
+// The write has landed, so the caller gets its success whatever happens to the
+// recording; what is not recorded now, the next trigger completes (it resumes
+// the intent and finds the target status) — ErrRecordIncomplete says so.
 func (s *serviceRun) finish(ctx context.Context, c *arm.Connection, row *store.Connection, tr *store.Transition, updated *arm.Connection) (Outcome, error) {
 	from := tr.From
 	if updated != nil {
@@ -472,22 +615,54 @@ func (s *serviceRun) finish(ctx context.Context, c *arm.Connection, row *store.C
 		o.Result = Rejected
 	}
 	o.From, o.To, o.Action, o.Rule, o.Reason = from, tr.To, policy.Action(tr.Action), tr.Rule, tr.Reason
-	if tr.Phase != PhaseDone {
-		tr.Phase = PhaseDone
-		if err := s.r.Store.UpdateTransition(ctx, tr); err != nil {
+	if row.FailedTransition != "" && row.FailedTransition == tr.ID && tr.Phase == PhaseIntent {
+		// A retry of a refused decision succeeded: the refusal row stays a
+		// refusal, and the success gets a row of its own.
+		tr.Phase = PhaseFailed
+		if err := s.r.Store.UpdateTransition(ctx, tr); err != nil && !errors.Is(err, store.ErrConflict) {
 			s.release(ctx, row)
-			return o, storeErr("record done "+tr.Action+" of "+c.Name, err)
+			return o, retryable(incompleteError{storeErr("record done "+tr.Action+" of "+c.Name, err)})
 		}
+		dtr := s.transition(*c, SubjectConnection, tr.From, tr.To, tr.Action, PhaseDone)
+		dtr.Actor, dtr.Rule = tr.Actor, tr.Rule
+		dtr.Reason = fmt.Sprintf("%s on a later try, after ARM refused it %d time(s) with %s", tr.To, row.FailedCount, row.FailedCode)
+		dtr.Cause = "done|" + tr.ID
+		if _, err := s.r.Store.AppendTransition(ctx, dtr); err != nil {
+			s.release(ctx, row)
+			return o, retryable(incompleteError{storeErr("record done "+tr.Action+" of "+c.Name, err)})
+		}
+	} else if tr.Phase != PhaseDone {
+		tr.Phase = PhaseDone
+		if err := s.r.Store.UpdateTransition(ctx, tr); err != nil && !errors.Is(err, store.ErrConflict) {
+			s.release(ctx, row)
+			return o, retryable(incompleteError{storeErr("record done "+tr.Action+" of "+c.Name, err)})
+		}
+		// A conflict: another instance resumed the intent and recorded it.
 	}
 	nrow := *row
-	clearClaim(&nrow)
-	nrow.Status, nrow.Description, nrow.ARMETag = c.Status, c.Description, c.ETag
-	nrow.LastDecision, nrow.Drift, nrow.UpdatedAt = tr.Action, "", s.r.now()
-	if err := s.r.Store.PutConnection(ctx, &nrow); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return o, err // re-read: resume will see the done transition
+	for attempt := 0; ; attempt++ {
+		clearClaim(&nrow)
+		nrow.Status, nrow.Description, nrow.ARMETag = c.Status, c.Description, c.ETag
+		nrow.LastDecision, nrow.Drift, nrow.UpdatedAt = tr.Action, "", s.r.now()
+		nrow.FailedCode, nrow.FailedTransition, nrow.FailedDecision, nrow.FailedState = "", "", "", ""
+		nrow.FailedCount, nrow.FailedAt = 0, time.Time{}
+		err := s.r.Store.PutConnection(ctx, &nrow)
+		if err == nil {
+			break
 		}
-		return o, storeErr("record state of "+c.Name, err)
+		if !errors.Is(err, store.ErrConflict) {
+			return o, retryable(incompleteError{storeErr("record state of "+c.Name, err)})
+		}
+		// Someone wrote the row since our claim: if it still holds our intent
+		// unclaimed by another, finish it; otherwise its writer records it.
+		fresh, rerr := s.reload(ctx, c.Name)
+		if rerr != nil {
+			return o, retryable(incompleteError{rerr})
+		}
+		if fresh == nil || fresh.PendingTransition != tr.ID || s.leaseHeldByOther(fresh) || attempt >= maxAttempts {
+			return o, nil
+		}
+		nrow = *fresh
 	}
 	if nrow.SharedPrivateLinkID != "" && tr.To == StatusApproved {
 		if err := s.followSharedLink(ctx, *c, &nrow); err != nil {
@@ -526,13 +701,14 @@ func (s *serviceRun) resume(ctx context.Context, c *arm.Connection, row *store.C
 		// Still Pending and the intent is on record: make the write now.
 		claim := *row
 		claim.PendingSince, claim.LeaseHolder = s.r.now(), s.holder()
+		claimedAt := s.r.mono()
 		if err := s.r.Store.PutConnection(ctx, &claim); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return o, false, err
 			}
 			return o, false, storeErr("re-claim connection "+c.Name, err)
 		}
-		o, err := s.write(ctx, c, &claim, tr)
+		o, err := s.write(ctx, c, &claim, tr, claimedAt)
 		return o, true, err
 	default:
 		// Someone else changed the connection meanwhile: the intent is void.

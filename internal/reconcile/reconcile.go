@@ -118,10 +118,20 @@ type Reconciler struct {
 	DryRun       bool
 	EnforceDrift bool
 	// Lease is how long a claim protects an in-flight intent from other
-	// invocations; it must exceed an invocation's deadline. Default 45s.
-	Lease  time.Duration
-	Now    func() time.Time
-	Logger *slog.Logger
+	// invocations. The holder starts its ARM write only while more than
+	// WriteBound of it remains (measured on its own monotonic clock), and the
+	// write is cut at WriteBound. Default 45s.
+	Lease time.Duration
+	// SkewMargin is added to the lease before another instance may take a claim
+	// over: the expiry is the only place where two instances' clocks are
+	// compared, so it tolerates that much clock difference. Default 5s.
+	SkewMargin time.Duration
+	// FailedRetryInterval: after a permanent ARM refusal, the same decision on an
+	// unchanged connection is not tried again before this passes (unless an
+	// operator asks). Default 6h.
+	FailedRetryInterval time.Duration
+	Now                 func() time.Time
+	Logger              *slog.Logger
 }
 
 func (r *Reconciler) now() time.Time {
@@ -136,6 +146,33 @@ func (r *Reconciler) lease() time.Duration {
 		return r.Lease
 	}
 	return 45 * time.Second
+}
+
+// writeBound is how long the ARM write may take; it starts only while more of
+// the lease than this remains.
+func (r *Reconciler) writeBound() time.Duration { return r.lease() * 2 / 3 }
+
+func (r *Reconciler) skewMargin() time.Duration {
+	if r.SkewMargin > 0 {
+		return r.SkewMargin
+	}
+	return 5 * time.Second
+}
+
+func (r *Reconciler) failedRetryInterval() time.Duration {
+	if r.FailedRetryInterval > 0 {
+		return r.FailedRetryInterval
+	}
+	return 6 * time.Hour
+}
+
+// mono is this instance's clock for measuring its own lease: monotonic in
+// production (r.now strips the monotonic reading), the test clock in tests.
+func (r *Reconciler) mono() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
 }
 
 func (r *Reconciler) log() *slog.Logger {
@@ -219,6 +256,14 @@ func (r *Reconciler) reconcileService(ctx context.Context, pls *arm.PrivateLinkS
 	// Connections that plsgate knew but ARM no longer lists were removed outside plsgate.
 	for name, row := range rows {
 		if seen[name] || strings.EqualFold(row.Status, StatusRemoved) {
+			continue
+		}
+		// Our list may predate a connection another instance recorded since:
+		// confirm with ARM rather than compare the two instances' clocks.
+		if gone, err := run.confirmGone(ctx, row.Name); err != nil || !gone {
+			if err != nil {
+				errs = append(errs, err)
+			}
 			continue
 		}
 		o := run.observeRemoved(ctx, row)

@@ -31,7 +31,15 @@ type Connection struct {
 	// SharedPrivateLinkID/Status follow the Web PubSub side of a verified approval.
 	SharedPrivateLinkID, SharedPrivateLinkStatus string
 	Drift                                        string
-	UpdatedAt                                    time.Time
+	// Failed*: the last permanent ARM refusal of this connection's decision, kept so that
+	// one refusal code is one failed transition (FailedTransition) however often it recurs
+	// (FailedCount, FailedAt = last seen), and so that plsgate does not retry it until the
+	// connection's state (FailedState) or the decision (FailedDecision) changes, an operator
+	// asks, or the retry interval passes.
+	FailedCode, FailedTransition, FailedDecision, FailedState string
+	FailedCount                                               int
+	FailedAt                                                  time.Time
+	UpdatedAt                                                 time.Time
 
 	ETag string // table ETag; "" = not stored yet
 }
@@ -106,6 +114,12 @@ func (s *Store) PutConnection(ctx context.Context, c *Connection) error {
 	e.str("SharedPrivateLinkID", c.SharedPrivateLinkID)
 	e.str("SharedPrivateLinkStatus", c.SharedPrivateLinkStatus)
 	e.str("Drift", c.Drift)
+	e.str("FailedCode", c.FailedCode)
+	e.str("FailedTransition", c.FailedTransition)
+	e.str("FailedDecision", c.FailedDecision)
+	e.str("FailedState", c.FailedState)
+	e.int("FailedCount", c.FailedCount)
+	e.time("FailedAt", c.FailedAt)
 	e.time("UpdatedAt", c.UpdatedAt)
 
 	etag, err := put(ctx, s.connections, e, c.ETag)
@@ -143,7 +157,17 @@ func decodeConnection(r row) (*Connection, error) {
 		SharedPrivateLinkID:     r.str("SharedPrivateLinkID"),
 		SharedPrivateLinkStatus: r.str("SharedPrivateLinkStatus"),
 		Drift:                   r.str("Drift"),
+		FailedCode:              r.str("FailedCode"),
+		FailedTransition:        r.str("FailedTransition"),
+		FailedDecision:          r.str("FailedDecision"),
+		FailedState:             r.str("FailedState"),
 		ETag:                    r.str("odata.etag"),
+	}
+	if c.FailedCount, err = r.int("FailedCount"); err != nil {
+		return nil, err
+	}
+	if c.FailedAt, err = r.time("FailedAt"); err != nil {
+		return nil, err
 	}
 	if c.PendingSince, err = r.time("PendingSince"); err != nil {
 		return nil, err

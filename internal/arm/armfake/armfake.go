@@ -37,6 +37,9 @@ type ARM struct {
 	// WriteGate, when set, is received from before each UpdateConnection: it
 	// lets a test hold a write in flight while something else happens.
 	WriteGate chan struct{}
+	// RefuseWrites, when set, answers every UpdateConnection with this error
+	// (a permanent refusal such as 403); set it before the calls start.
+	RefuseWrites error
 	// PageSize is the number of PLSs a list page holds (0: all in one page).
 	PageSize int
 	// ServicePrefix marks the private endpoints of shared private links: a
@@ -189,6 +192,9 @@ func (f *ARM) UpdateConnection(ctx context.Context, plsID string, u arm.Connecti
 	if f.FailWrites.Load() > 0 {
 		f.FailWrites.Add(-1)
 		return nil, HTTPError(503)
+	}
+	if f.RefuseWrites != nil {
+		return nil, f.RefuseWrites
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
