@@ -26,14 +26,16 @@ import (
 var omittedInAzure = map[string]string{
 	"PLSGATE_TABLES_CONNECTION": "a connection string; Azure uses PLSGATE_TABLES_ENDPOINT with the identity",
 	"NOTIFY_TOPIC_KEY":          "a topic access key; Azure uses the identity with EventGrid Data Sender on the topic",
-	"AzureWebJobsStorage":       "a connection string; Azure uses its identity form AzureWebJobsStorage__accountName/__credential/__clientId",
+	"AzureWebJobsStorage":       "a connection string; Azure uses its identity form AzureWebJobsStorage__credential/__clientId/__*ServiceUri",
 }
 
 // hostSettings are the Functions host's own settings main.bicep may set besides plsgate's.
 var hostSettings = map[string]bool{
-	"AzureWebJobsStorage__accountName":          true,
 	"AzureWebJobsStorage__credential":           true,
 	"AzureWebJobsStorage__clientId":             true,
+	"AzureWebJobsStorage__blobServiceUri":       true,
+	"AzureWebJobsStorage__queueServiceUri":      true,
+	"AzureWebJobsStorage__tableServiceUri":      true,
 	"APPLICATIONINSIGHTS_CONNECTION_STRING":     true,
 	"APPLICATIONINSIGHTS_AUTHENTICATION_STRING": true,
 }
@@ -47,7 +49,11 @@ var flexDeprecated = []string{
 
 // deliberateDefaults are app settings whose Azure default differs from config's on purpose.
 var deliberateDefaults = map[string]string{
-	"DRY_RUN": "true", // a first deployment records decisions without ARM writes
+	"DRY_RUN":   "true",  // a first deployment records decisions without ARM writes
+	"AUTH_MODE": "entra", // the deployed API verifies approvers' tokens (issue 16.4); locally the key suffices
+	// The timer is the guaranteed path for cross-tenant requests (issue 15 makes this config's
+	// default too; the entry then only restates it).
+	"RECONCILE_SCHEDULE": "0 */2 * * * *",
 }
 
 // verifiedAPIVersions lists every resource type@api-version the templates use, with the public
@@ -71,6 +77,7 @@ var verifiedAPIVersions = map[string]string{
 	"Microsoft.EventGrid/topics@2025-02-15":                                "EventGrid 2025-02-15 (same API version as systemTopics)",
 	"Microsoft.Network/privateLinkServices@2024-05-01":                     "azure-rest-api-specs network 2024-05-01 privateLinkService.json",
 	"Microsoft.SignalRService/webPubSub@2024-03-01":                        "azure-rest-api-specs webpubsub stable 2024-03-01 (armwebpubsub)",
+	"Microsoft.Resources/resourceGroups@2024-03-01":                        "Azure/bicep-types-az generated/resources_11/microsoft.resources/2024-03-01 (subscription scope)",
 }
 
 func readJSON(t *testing.T, path string, v any) {
@@ -140,13 +147,39 @@ func TestAppSettingsCoverConfig(t *testing.T) {
 	}
 
 	// AzureWebJobsStorage in its identity form (azure-docs functions-reference.md, "Connecting to
-	// host storage with an identity"; the user-assigned identity needs __credential + __clientId).
+	// host storage with an identity"; the user-assigned identity needs __credential + __clientId),
+	// with explicit service URIs from the cloud's storage suffix, so that a sovereign cloud works
+	// (__accountName would assume core.windows.net).
 	if e := settings["AzureWebJobsStorage__credential"]; e.value != "'managedidentity'" {
 		t.Errorf("AzureWebJobsStorage__credential = %q, want 'managedidentity'", e.value)
 	}
-	for _, name := range []string{"AzureWebJobsStorage__accountName", "AzureWebJobsStorage__clientId"} {
-		if _, ok := settings[name]; !ok {
-			t.Errorf("main.bicep does not set %s (identity-based AzureWebJobsStorage)", name)
+	if _, ok := settings["AzureWebJobsStorage__clientId"]; !ok {
+		t.Errorf("main.bicep does not set AzureWebJobsStorage__clientId (the user-assigned identity)")
+	}
+	if _, ok := settings["AzureWebJobsStorage__accountName"]; ok {
+		t.Errorf("main.bicep sets AzureWebJobsStorage__accountName: use the explicit __*ServiceUri settings (sovereign clouds)")
+	}
+	vars := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^var\s+(\w+)\s*=\s*(.+)$`).FindAllStringSubmatch(main.src, -1) {
+		vars[m[1]] = strings.TrimSpace(m[2])
+	}
+	for name, svc := range map[string]string{"AzureWebJobsStorage__blobServiceUri": "blob", "AzureWebJobsStorage__queueServiceUri": "queue", "AzureWebJobsStorage__tableServiceUri": "table", "PLSGATE_TABLES_ENDPOINT": "table"} {
+		v := settings[name].value
+		if def, ok := vars[v]; ok {
+			v = def
+		}
+		if v != "'https://${storageName}."+svc+".${storageSuffix}'" {
+			t.Errorf("%s = %q, want 'https://${storageName}.%s.${storageSuffix}'", name, v, svc)
+		}
+	}
+	if vars["storageSuffix"] != "environment().suffixes.storage" {
+		t.Errorf("var storageSuffix = %q, want environment().suffixes.storage", vars["storageSuffix"])
+	}
+	// The Entra authority and Resource Manager follow the cloud too.
+	for name, want := range map[string]string{"AUTH_AUTHORITY_HOST": "environment().authentication.loginEndpoint", "ARM_ENDPOINT": "environment().resourceManager"} {
+		v := settings[name].value
+		if !strings.Contains(main.src, want) || v == "''" || v == "" {
+			t.Errorf("%s = %q: want it derived from %s", name, v, want)
 		}
 	}
 	for _, name := range []string{"AzureWebJobsStorage__clientId", "AZURE_CLIENT_ID"} {
@@ -577,10 +610,17 @@ func TestEventFiltersMatchEvents(t *testing.T) {
 		}
 	}
 
-	main := loadBicep(t, "main.bicep")
+	topics := loadBicep(t, "modules/system-topics.bicep")
 	for _, re := range []string{
 		`topicType:\s*'Microsoft\.Resources\.Subscriptions'`,
 		`topicType:\s*'Microsoft\.ResourceNotifications\.Resources'`,
+	} {
+		if !regexp.MustCompile(re).MatchString(topics.src) {
+			t.Errorf("modules/system-topics.bicep does not match %s", re)
+		}
+	}
+	main := loadBicep(t, "main.bicep")
+	for _, re := range []string{
 		`source:\s*'resources'`,
 		`source:\s*'notifications'`,
 	} {

@@ -6,6 +6,8 @@ targetScope = 'subscription'
 param roleGuid string
 param principalId string
 
+// Assigned at the subscription: it covers every resource in it (RBAC scopes inherit downwards).
+// source: azure-docs articles/role-based-access-control/scope-overview.md; Azure/bicep-types-az generated/authorization/microsoft.authorization/2022-04-01/types.md
 resource assignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(subscription().id, principalId, roleGuid)
   properties: {

@@ -81,10 +81,16 @@ var deadLetter = {
   }
 }
 
+// source: Azure/bicep-types-az generated/eventgrid/microsoft.eventgrid/2025-02-15/types.md (Microsoft.EventGrid/systemTopics, ResourceGroup scope)
 resource topic 'Microsoft.EventGrid/systemTopics@2025-02-15' existing = {
   name: systemTopicName
 }
 
+// Destination AzureFunction by resource ID: Event Grid checks the deployer's rights on the function
+// and fetches its key itself (Azure/azure-cli#10879, Event Grid team comment 2019-12-11).
+// deadLetterWithResourceIdentity: the topic's own identity writes dead letters; it needs Storage
+// Blob Data Contributor on the account (azure-docs articles/event-grid/managed-service-identity.md).
+// source: Azure/bicep-types-az generated/eventgrid/microsoft.eventgrid/2025-02-15/types.md (EventSubscriptionProperties, AzureFunctionEventSubscriptionDestinationProperties, DeadLetterWithResourceIdentity); azure-docs articles/event-grid/delivery-and-retry.md
 resource eventSub 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-02-15' = {
   parent: topic
   name: eventSubscriptionName

@@ -16,6 +16,8 @@ param includeResourceGraph bool = false
 
 var roleActions = loadJsonContent('../role-actions.json')
 
+// A custom role is one tenant-wide definition usable at every one of its assignableScopes.
+// source: azure-docs articles/role-based-access-control/custom-roles-bicep.md; Azure/bicep-types-az generated/authorization/microsoft.authorization/2022-04-01/types.md (RoleDefinitionProperties: roleName, type, permissions, assignableScopes)
 resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(subscription().id, roleName)
   properties: {
