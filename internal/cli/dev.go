@@ -14,7 +14,10 @@ import (
 	"github.com/plsgate/plsgate/internal/armemu"
 )
 
-const devUsageText = `usage:
+// devUsageText is `plsgate dev --help`: every dev subcommand.
+var devUsageText = devDemoUsage + strings.TrimPrefix(devARMEmulatorUsage, "usage:\n")
+
+const devARMEmulatorUsage = `usage:
   plsgate dev arm-emulator [--addr 127.0.0.1:0] [--seed FILE] [--generate N,M,P]
                            [--events-sink URL] [--event-schema eventgrid|cloudevents]
                            [--cross-subscription none|resourceNotifications|writeSuccess]
@@ -47,7 +50,7 @@ func Dev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func devARMEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fset := flag.NewFlagSet("plsgate dev arm-emulator", flag.ContinueOnError)
 	fset.SetOutput(stderr)
-	fset.Usage = func() { fmt.Fprint(stderr, devUsageText) }
+	fset.Usage = func() { fmt.Fprint(stderr, devARMEmulatorUsage) }
 	addr := fset.String("addr", "127.0.0.1:0", "listen address (loopback only)")
 	seed := fset.String("seed", "", "world JSON file to start with")
 	generate := fset.String("generate", "", "generate a world instead: N services,M connections each,every P-th Pending")

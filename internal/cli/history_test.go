@@ -21,7 +21,6 @@ func TestHistoryUsage(t *testing.T) {
 		code   int
 		stderr string
 	}{
-		{"help", []string{"--help"}, ExitOK, "usage: plsgate history --pls ID"},
 		{"no pls", nil, ExitUsage, "--pls is required"},
 		{"positional", []string{"--pls", testenv.PLSID, "extra"}, ExitUsage, `unexpected arguments ["extra"]`},
 		{"limit zero", []string{"--pls", testenv.PLSID, "--limit", "0"}, ExitUsage, "--limit 0: want 1 to 1000"},

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,14 +19,18 @@ import (
 const policyUsageText = `usage:
   plsgate policy check FILE [--output text|json]
       validate a policy file and summarise its rules (exit 0 valid, 2 invalid)
-  plsgate policy eval FILE [--connection FILE_OR_JSON] [--pls FILE_OR_JSON]
+  plsgate policy eval FILE [--connection FILE_OR_JSON] [--pls FILE_OR_JSON] [--name NAME]
                            [--verified webPubSub] [--tenant GUID] [--now RFC3339]
                            [--output text|json]
       decide for one connection and explain every rule tried (exit 0; 2 on bad input)
 
-FILE is a policy path (or inline YAML/JSON, as PLSGATE_POLICY). --connection and --pls take
-a file or JSON text in the ARM REST shape or as az prints it. With --pls, --connection may
-also be a connection name or ID, or be omitted when the PLS has one connection.
+FILE is a policy path (or inline YAML/JSON, as PLSGATE_POLICY); the format is described in
+docs/policy.md. --connection and --pls take a file or JSON text in the ARM REST shape or as
+az prints it. --connection must be a private endpoint connection (it has
+properties.privateLinkServiceConnectionState), an ARM list of them ({"value": [...]}, as
+GET .../privateEndpointConnections returns) with --name to pick one, or a private link
+service with --name. With --pls, --connection may also be a connection name or ID, or be
+omitted when the PLS has one connection.
 `
 
 // Policy runs `plsgate policy ...`; args are the arguments after "policy".
@@ -60,7 +65,10 @@ func policyCheck(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	if len(pos) != 1 || !validOutput(*output) {
+	if !validOutput(*output) {
+		return badOutput("check", *output, stderr)
+	}
+	if len(pos) != 1 {
 		fset.Usage()
 		return ExitUsage
 	}
@@ -81,20 +89,24 @@ func policyEval(args []string, stdout, stderr io.Writer) int {
 	fset.SetOutput(stderr)
 	connArg := fset.String("connection", "", "the connection: a `FILE_OR_JSON`, or (with --pls) its name or ID")
 	plsArg := fset.String("pls", "", "the private link service: a `FILE_OR_JSON` as GET privateLinkServices/{name} returns it")
+	name := fset.String("name", "", "the connection to pick (its `NAME` or ID) from an ARM list given as --connection, or from the PLS")
 	var verified listFlag
 	fset.Var(&verified, "verified", "a verification `name` that holds, e.g. webPubSub (repeatable or comma-separated)")
 	tenant := fset.String("tenant", "", "the requester's tenant `GUID`, when known")
 	nowArg := fset.String("now", "", "the `RFC3339` time CEL sees as now (default: the current time)")
 	output := fset.String("output", "text", "output `format`: text or json")
 	fset.Usage = func() {
-		fmt.Fprintln(stderr, "usage: plsgate policy eval FILE [--connection FILE_OR_JSON] [--pls FILE_OR_JSON] [--verified webPubSub] [--tenant GUID] [--now RFC3339] [--output text|json]")
+		fmt.Fprintln(stderr, "usage: plsgate policy eval FILE [--connection FILE_OR_JSON] [--pls FILE_OR_JSON] [--name NAME] [--verified webPubSub] [--tenant GUID] [--now RFC3339] [--output text|json]")
 		fset.PrintDefaults()
 	}
 	pos, code, ok := parseFlags(fset, args, stderr)
 	if !ok {
 		return code
 	}
-	if len(pos) != 1 || !validOutput(*output) || (*connArg == "" && *plsArg == "") {
+	if !validOutput(*output) {
+		return badOutput("eval", *output, stderr)
+	}
+	if len(pos) != 1 || (*connArg == "" && *plsArg == "") {
 		if len(pos) == 1 && *connArg == "" && *plsArg == "" {
 			fmt.Fprintln(stderr, "plsgate policy eval: give --connection (and/or --pls)")
 		}
@@ -124,10 +136,24 @@ func policyEval(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "plsgate policy eval: --connection: %v\n", err)
 		return ExitUsage
 	}
+	if connJSON, plsJSON, err = pickConnection(connJSON, plsJSON, strings.TrimSpace(*name)); err != nil {
+		fmt.Fprintf(stderr, "plsgate policy eval: %v\n", err)
+		return ExitUsage
+	}
 	facts, err := policy.FactsFromARM(connJSON, plsJSON)
 	if err != nil {
 		fmt.Fprintf(stderr, "plsgate policy eval: %v\n", err)
 		return ExitUsage
+	}
+	// FactsFromARM takes any object with an id or name; evaluating something that is not a
+	// connection (a shared private link resource, a typo) would print a confident decision.
+	if facts.Connection.Status == "" {
+		fmt.Fprintf(stderr, "plsgate policy eval: %s\n", notConnection(connJSON))
+		return ExitUsage
+	}
+	if !knownStatus(facts.Connection.Status) {
+		fmt.Fprintf(stderr, "warning: connection status %q is not one plsgate knows (%s); evaluated as given, and plsgate acts only on Pending connections\n",
+			facts.Connection.Status, strings.Join(armStatuses, ", "))
 	}
 	facts.Requester.TenantID = *tenant
 	facts.Now = now
@@ -145,10 +171,11 @@ func policyEval(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
 	d := p.Evaluate(facts)
+	note := statusNote(facts.Connection.Status, d.Action)
 	if *output == "json" {
-		return writeJSON(stdout, stderr, evalOutput{Decision: d, Facts: facts})
+		return writeJSON(stdout, stderr, evalOutput{Decision: d, Facts: facts, Note: note})
 	}
-	writeDecision(stdout, p, facts, d)
+	writeDecision(stdout, p, facts, d, note)
 	return ExitOK
 }
 
@@ -156,6 +183,165 @@ func policyEval(args []string, stdout, stderr io.Writer) int {
 type evalOutput struct {
 	Decision policy.Decision `json:"decision"`
 	Facts    policy.Facts    `json:"facts"`
+	Note     string          `json:"note,omitempty"` // what the decision means for a connection that is not Pending
+}
+
+func badOutput(cmd, v string, stderr io.Writer) int {
+	fmt.Fprintf(stderr, "plsgate policy %s: --output %q: want text or json\n", cmd, v)
+	return ExitUsage
+}
+
+// armStatuses are the connection statuses ARM is known to report; the field is a free
+// string (azure-rest-api-specs network PrivateLinkServiceConnectionState.status), so
+// another value is warned about, not refused.
+var armStatuses = []string{"Pending", "Approved", "Rejected", "Disconnected", "Removed"}
+
+func knownStatus(s string) bool {
+	for _, k := range armStatuses {
+		if strings.EqualFold(k, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// statusNote says what the decision means for the connection's status: plsgate acts only on
+// Pending connections; for an Approved one the decision is a drift check (README: an Approved
+// connection the policy would not approve is drift); Rejected is terminal in Azure.
+func statusNote(status string, a policy.Action) string {
+	switch {
+	case strings.EqualFold(status, "Pending"):
+		return ""
+	case strings.EqualFold(status, "Approved"):
+		if a == policy.Approve {
+			return "" // approved and the policy agrees: nothing to report
+		}
+		return fmt.Sprintf("drift: the connection is Approved but the policy would not approve it (decision: %s). "+
+			"plsgate acts only on Pending connections; reconcile reports this drift (DRIFT_MODE=report, the default) "+
+			"or rejects the connection (DRIFT_MODE=enforce)", a)
+	case strings.EqualFold(status, "Rejected"):
+		return "the connection is Rejected, which is terminal in Azure: it can never be approved again (the requester " +
+			"must create a new private endpoint). plsgate does not act on it, and it is not drift"
+	case strings.EqualFold(status, "Disconnected"), strings.EqualFold(status, "Removed"):
+		return fmt.Sprintf("the connection is %s (its private endpoint is gone): plsgate does not act on it, and it is not drift", status)
+	}
+	return fmt.Sprintf("the connection's status is %s, not Pending: plsgate acts only on Pending connections", status)
+}
+
+// isARMList reports whether data is a list of connections: a JSON array, or an ARM list
+// response ({"value": [...]} without an id, as FactsFromARM reads it).
+func isARMList(data []byte) bool {
+	t := bytes.TrimSpace(data)
+	if len(t) == 0 {
+		return false
+	}
+	if t[0] == '[' {
+		return true
+	}
+	if t[0] != '{' {
+		return false
+	}
+	var keys map[string]json.RawMessage
+	if json.Unmarshal(t, &keys) != nil {
+		return false
+	}
+	_, hasValue := keys["value"]
+	_, hasID := keys["id"]
+	return hasValue && !hasID
+}
+
+// pickConnection applies --name: it picks one connection out of an ARM list given as
+// --connection, or names a connection of the PLS. A list always needs --name: evaluating
+// "the first" or "the only" connection of a listing would be a guess.
+func pickConnection(connJSON, plsJSON []byte, name string) (conn, pls []byte, err error) {
+	if isARMList(connJSON) {
+		return pickFromList(connJSON, name, plsJSON)
+	}
+	if name == "" {
+		return connJSON, plsJSON, nil
+	}
+	q, _ := json.Marshal(name)
+	t := bytes.TrimSpace(connJSON)
+	switch {
+	case len(t) == 0:
+		if len(bytes.TrimSpace(plsJSON)) == 0 {
+			return nil, nil, errors.New("--name picks a connection from --connection LIST or --pls PLS: give one of them")
+		}
+		return q, plsJSON, nil
+	case t[0] == '"':
+		return nil, nil, errors.New("--connection and --name both name the connection: give one")
+	case len(bytes.TrimSpace(plsJSON)) == 0:
+		// --connection is an object and --name picks inside it: it must be the PLS.
+		return q, connJSON, nil
+	}
+	return nil, nil, errors.New("--name picks a connection from an ARM list or a private link service, but --connection is one object and --pls is given: drop --name")
+}
+
+func pickFromList(data []byte, name string, plsJSON []byte) (conn, pls []byte, err error) {
+	t := bytes.TrimSpace(data)
+	var items []json.RawMessage
+	if t[0] == '[' {
+		err = json.Unmarshal(t, &items)
+	} else {
+		var list struct {
+			Value []json.RawMessage `json:"value"`
+		}
+		err = json.Unmarshal(t, &list)
+		items = list.Value
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("--connection: read ARM list: %w", err)
+	}
+	names := make([]string, 0, len(items))
+	for _, it := range items {
+		var c struct{ ID, Name string }
+		if json.Unmarshal(it, &c) != nil {
+			return nil, nil, errors.New("--connection: the ARM list holds something that is not a JSON object")
+		}
+		n := c.Name
+		if n == "" {
+			n = c.ID[strings.LastIndexByte(c.ID, '/')+1:]
+		}
+		if name != "" && (strings.EqualFold(n, name) || strings.HasPrefix(name, "/") && strings.EqualFold(strings.TrimRight(c.ID, "/"), strings.TrimRight(name, "/"))) {
+			return it, plsJSON, nil
+		}
+		names = append(names, n)
+	}
+	switch {
+	case len(items) == 0:
+		return nil, nil, errors.New("--connection: the ARM list is empty: there is no connection to evaluate")
+	case name == "":
+		return nil, nil, fmt.Errorf("--connection is an ARM list of %d connection(s): pick one with --name NAME (names: %s)", len(items), shortList(names))
+	}
+	return nil, nil, fmt.Errorf("--name %q: no such connection in the ARM list (names: %s)", name, shortList(names))
+}
+
+func shortList(names []string) string {
+	if len(names) > 10 {
+		return strings.Join(names[:10], ", ") + fmt.Sprintf(", ... (%d in all)", len(names))
+	}
+	return strings.Join(names, ", ")
+}
+
+// notConnection explains a body without privateLinkServiceConnectionState, naming a shared
+// private link resource (the requester's side) when it looks like one.
+func notConnection(data []byte) string {
+	msg := "the connection JSON is not a private endpoint connection (it has no properties.privateLinkServiceConnectionState.status); " +
+		"expected a connection as GET .../privateLinkServices/{pls}/privateEndpointConnections/{name} (or az network " +
+		"private-endpoint-connection show) returns it, an ARM list of them with --name NAME, or a private link service with --name NAME"
+	var probe struct {
+		ID         string `json:"id"`
+		Type       string `json:"type"`
+		Properties struct {
+			PrivateLinkResourceID string `json:"privateLinkResourceId"`
+		} `json:"properties"`
+	}
+	if json.Unmarshal(data, &probe) == nil && (probe.Properties.PrivateLinkResourceID != "" ||
+		strings.Contains(strings.ToLower(probe.ID+probe.Type), "sharedprivatelinkresources")) {
+		msg += ". It looks like a shared private link resource (the requester's side, e.g. Web PubSub): evaluate the " +
+			"connection it created on the private link service instead (the PLS's privateEndpointConnections)"
+	}
+	return msg
 }
 
 // parseFlags parses flags placed before or after positional arguments ("eval FILE
@@ -281,7 +467,7 @@ func writeSummary(w io.Writer, s policy.Summary) {
 	}
 }
 
-func writeDecision(w io.Writer, p *policy.Policy, f policy.Facts, d policy.Decision) {
+func writeDecision(w io.Writer, p *policy.Policy, f policy.Facts, d policy.Decision, note string) {
 	rule := d.Rule
 	if rule == "" {
 		rule = "(default)"
@@ -290,8 +476,8 @@ func writeDecision(w io.Writer, p *policy.Policy, f policy.Facts, d policy.Decis
 	if d.Message != "" {
 		fmt.Fprintf(w, "message:  %s\n", d.Message)
 	}
-	if f.Connection.Status != "" && !strings.EqualFold(f.Connection.Status, "Pending") && d.Action != policy.Leave {
-		fmt.Fprintf(w, "note:     the connection is %s; plsgate only acts on Pending connections (this decision only reports drift)\n", f.Connection.Status)
+	if note != "" {
+		fmt.Fprintf(w, "note:     %s\n", note)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "connection: %s (%s) request message %q\n", f.Connection.Name, orUnknown(f.Connection.Status), f.Connection.Description)

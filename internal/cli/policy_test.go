@@ -39,7 +39,8 @@ func TestPolicyUsage(t *testing.T) {
 		{"check without file", []string{"check"}, ExitUsage, "usage: plsgate policy check FILE", ""},
 		{"check with two files", []string{"check", "a", "b"}, ExitUsage, "usage: plsgate policy check FILE", ""},
 		{"check -h", []string{"check", "-h"}, ExitOK, "usage: plsgate policy check FILE", ""},
-		{"check bad output", []string{"check", examplePolicies + "webpubsub.yaml", "--output", "yaml"}, ExitUsage, "usage:", ""},
+		{"check bad output", []string{"check", examplePolicies + "webpubsub.yaml", "--output", "yaml"}, ExitUsage, `plsgate policy check: --output "yaml": want text or json`, ""},
+		{"eval bad output", []string{"eval", examplePolicies + "webpubsub.yaml", "--connection", exampleConnections + "webpubsub-connection.json", "--output", "xml"}, ExitUsage, `plsgate policy eval: --output "xml": want text or json`, ""},
 		{"check unknown flag", []string{"check", "--verbose", examplePolicies + "webpubsub.yaml"}, ExitUsage, "flag provided but not defined: -verbose", ""},
 		{"eval without inputs", []string{"eval", examplePolicies + "webpubsub.yaml"}, ExitUsage, "give --connection (and/or --pls)", ""},
 		{"eval bad --now", []string{"eval", examplePolicies + "webpubsub.yaml", "--connection", "{}", "--now", "yesterday"}, ExitUsage, "--now: parsing time", ""},
@@ -75,8 +76,8 @@ func TestPolicyCheckExamples(t *testing.T) {
 		file string
 		want []string
 	}{
-		{"webpubsub.yaml", []string{"webpubsub.yaml: valid (version 1, 1 rule, default leave)", "1. webpubsub-shared-endpoints -> approve  (line 12)",
-			"verifiedBy: webPubSub", "privateLinkService.tags: plsgate=enabled", "requestMessage: /^please approve$/", "verifications used: webPubSub"}},
+		{"webpubsub.yaml", []string{"webpubsub.yaml: valid (version 1, 1 rule, default leave)", "1. webpubsub-shared-endpoints -> approve  (line 17)",
+			"verifiedBy: webPubSub", "privateLinkService.tags: plsgate=enabled", "requestMessage: /^plsgate-wps-3f9c1e7a52d84b60$/", "verifications used: webPubSub"}},
 		{"saas-allowlist.yaml", []string{"valid (version 1, 2 rules, default leave)", "1. blocked-subscriptions -> reject", "2. customer-allowlist -> approve",
 			"requester.subscriptions: aaaaaaaa-0000-0000-0000-000000000001, aaaaaaaa-0000-0000-0000-000000000002"}},
 		{"frontdoor.yaml", []string{"1. frontdoor-origin -> approve", "privateLinkService.tags: frontdoor-profile=*",
@@ -187,10 +188,6 @@ func TestPolicyEvalText(t *testing.T) {
 			[]string{"eval", examplePolicies + "reject-other-tenants.yaml", "--pls", exampleConnections + "webpubsub-pls.json", "--tenant", "0b0c0d0e-0000-4000-8000-000000000001",
 				"--connection", `"pls-web.9e8d7c6b-5a49-4382-b1a0-f9e8d7c6b5a4"`},
 			[]string{"decision: reject", "rule:     reject-other-tenants", "1. no  own-tenant: requester.tenants: the requester tenant is not", "2. YES reject-other-tenants"}},
-		{"approved connection reports drift only",
-			[]string{"eval", "version: 1\nrules: [{name: all, action: reject}]\n", "--connection",
-				`{"name": "c1", "properties": {"privateLinkServiceConnectionState": {"status": "Approved"}}}`},
-			[]string{"decision: reject", "note:     the connection is Approved; plsgate only acts on Pending connections"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -209,7 +206,7 @@ func TestPolicyEvalText(t *testing.T) {
 
 func TestPolicyEvalWarningsGoToStderr(t *testing.T) {
 	code, stdout, stderr := runPolicy(t, "eval", "version: 1\nrules:\n  - {name: all, action: leave}\n  - {name: b, action: reject}\n",
-		"--connection", `{"name": "c1"}`)
+		"--connection", `{"name": "c1", "properties": {"privateLinkServiceConnectionState": {"status": "Pending"}}}`)
 	if code != ExitOK || !strings.Contains(stdout, "decision: leave") || !strings.Contains(stderr, `warning: <inline>:4: rules[1]: unreachable`) {
 		t.Errorf("exit %d stdout %q stderr %q", code, stdout, stderr)
 	}
@@ -259,6 +256,132 @@ func TestPolicyEvalJSONGolden(t *testing.T) {
 			}
 			if err := json.Unmarshal([]byte(stdout), &out); err != nil || out.Decision.Action == "" || len(out.Decision.Trace) == 0 {
 				t.Errorf("decode: %v %+v", err, out)
+			}
+		})
+	}
+}
+
+// connJSON is a private endpoint connection in the ARM REST shape.
+func connJSON(name, status string) string {
+	return `{"name": "` + name + `", "properties": {"privateLinkServiceConnectionState": {"status": "` + status + `", "description": "m"}}}`
+}
+
+// TestPolicyEvalStatusNotes: the note says what the decision means for the status. Approved
+// and approved by the policy is no drift; Approved and not approved is drift (README);
+// Rejected is terminal, not drift; Pending has no note.
+func TestPolicyEvalStatusNotes(t *testing.T) {
+	approveAll := "version: 1\nrules: [{name: all, action: approve}]\n"
+	rejectAll := "version: 1\nrules: [{name: all, action: reject}]\n"
+	leaveAll := "version: 1\nrules: [{name: none, action: leave}]\n"
+	tests := []struct {
+		name, policy, status string
+		want, not            []string // in / not in stdout
+		jsonNote             string   // in the --output json note ("" = no note)
+	}{
+		{"approved and approved by policy", approveAll, "Approved", []string{"decision: approve"}, []string{"note:", "drift"}, ""},
+		{"approved, policy would leave", leaveAll, "Approved", []string{"decision: leave", "note:     drift: the connection is Approved but the policy would not approve it (decision: leave)"}, nil, "drift:"},
+		{"approved, policy would reject", rejectAll, "Approved", []string{"decision: reject", "note:     drift: the connection is Approved but the policy would not approve it (decision: reject)", "DRIFT_MODE=enforce"}, nil, "drift:"},
+		{"rejected is terminal, not drift", approveAll, "Rejected", []string{"note:     the connection is Rejected, which is terminal in Azure", "it is not drift"}, []string{"drift:", "reports drift"}, "terminal"},
+		{"rejected with a reject policy", rejectAll, "Rejected", []string{"terminal in Azure"}, []string{"drift:"}, "terminal"},
+		{"pending", approveAll, "Pending", []string{"decision: approve"}, []string{"note:"}, ""},
+		{"disconnected", rejectAll, "Disconnected", []string{"note:     the connection is Disconnected"}, []string{"drift:"}, "Disconnected"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runPolicy(t, "eval", tt.policy, "--connection", connJSON("c1", tt.status))
+			if code != ExitOK {
+				t.Fatalf("exit %d stderr %q", code, stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, stdout)
+				}
+			}
+			for _, w := range tt.not {
+				if strings.Contains(stdout, w) {
+					t.Errorf("stdout has %q:\n%s", w, stdout)
+				}
+			}
+			code, stdout, _ = runPolicy(t, "eval", tt.policy, "--connection", connJSON("c1", tt.status), "--output", "json")
+			var out struct{ Note *string }
+			if err := json.Unmarshal([]byte(stdout), &out); err != nil || code != ExitOK {
+				t.Fatalf("json: exit %d %v: %s", code, err, stdout)
+			}
+			switch {
+			case tt.jsonNote == "" && out.Note != nil:
+				t.Errorf("json note = %q, want none", *out.Note)
+			case tt.jsonNote != "" && (out.Note == nil || !strings.Contains(*out.Note, tt.jsonNote)):
+				t.Errorf("json note = %v, want ~ %q", out.Note, tt.jsonNote)
+			}
+		})
+	}
+}
+
+// ARM's status is a free string: an unknown value is evaluated, with a warning.
+func TestPolicyEvalUnknownStatusWarns(t *testing.T) {
+	code, stdout, stderr := runPolicy(t, "eval", "version: 1\nrules: [{name: all, action: approve}]\n", "--connection", connJSON("c1", "Frozen"))
+	if code != ExitOK || !strings.Contains(stdout, "decision: approve") || !strings.Contains(stdout, "note:     the connection's status is Frozen, not Pending") ||
+		!strings.Contains(stderr, `warning: connection status "Frozen" is not one plsgate knows (Pending, Approved, Rejected, Disconnected, Removed)`) {
+		t.Errorf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+}
+
+// A body that is not a connection is refused (exit 2) with what was expected, instead of a
+// confident decision about nothing.
+func TestPolicyEvalRefusesNonConnections(t *testing.T) {
+	const spl = `{"id": "/subscriptions/e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b/resourceGroups/contoso/providers/Microsoft.SignalRService/webPubSub/contoso-webpubsub/sharedPrivateLinkResources/pls-pe",
+		"name": "pls-pe", "properties": {"privateLinkResourceId": "/subscriptions/5f1c2d3e-0a1b-4c2d-8e3f-9a0b1c2d3e4f/resourceGroups/contoso/providers/Microsoft.Network/privateLinkServices/pls-web",
+		"fqdns": ["pls.contoso.com"], "requestMessage": "please approve", "status": "Pending", "provisioningState": "Succeeded"}}`
+	tests := []struct {
+		name, conn string
+		want       []string
+	}{
+		{"name only", `{"name": "x"}`, []string{"the connection JSON is not a private endpoint connection (it has no properties.privateLinkServiceConnectionState.status)",
+			"expected a connection as GET .../privateLinkServices/{pls}/privateEndpointConnections/{name}"}},
+		{"shared private link resource", spl, []string{"not a private endpoint connection", "It looks like a shared private link resource"}},
+		{"state without status", `{"name": "x", "properties": {"privateLinkServiceConnectionState": {"description": "m"}}}`, []string{"not a private endpoint connection"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runPolicy(t, "eval", examplePolicies+"webpubsub.yaml", "--connection", tt.conn)
+			if code != ExitUsage || stdout != "" {
+				t.Fatalf("exit %d, want 2; stdout %q", code, stdout)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+		})
+	}
+}
+
+// An ARM list ({"value": [...]}, or az's bare array) needs --name to pick the connection.
+func TestPolicyEvalARMList(t *testing.T) {
+	list := `{"value": [` + connJSON("pls-web.a", "Pending") + `, ` + connJSON("pls-web.b", "Approved") + `]}`
+	pol := "version: 1\nrules: [{name: only-b, action: approve, match: {connection: {names: [pls-web.b]}}}]\n"
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"no --name", []string{"--connection", list}, ExitUsage, "", "--connection is an ARM list of 2 connection(s): pick one with --name NAME (names: pls-web.a, pls-web.b)"},
+		{"unknown --name", []string{"--connection", list, "--name", "pls-web.c"}, ExitUsage, "", `--name "pls-web.c": no such connection in the ARM list (names: pls-web.a, pls-web.b)`},
+		{"--name picks", []string{"--connection", list, "--name", "PLS-WEB.B"}, ExitOK, "connection: pls-web.b (Approved)", ""},
+		{"bare array", []string{"--connection", `[` + connJSON("pls-web.a", "Pending") + `]`, "--name", "pls-web.a"}, ExitOK, "connection: pls-web.a (Pending)", ""},
+		{"one-item list still needs --name", []string{"--connection", `{"value": [` + connJSON("pls-web.a", "Pending") + `]}`}, ExitUsage, "", "pick one with --name NAME (names: pls-web.a)"},
+		{"empty list", []string{"--connection", `{"value": []}`}, ExitUsage, "", "the ARM list is empty"},
+		{"--name and a connection name", []string{"--pls", exampleConnections + "webpubsub-pls.json", "--connection", "pls-web.x", "--name", "pls-web.y"}, ExitUsage, "", "--connection and --name both name the connection"},
+		{"--name in --pls", []string{"--pls", exampleConnections + "webpubsub-pls.json", "--name", "pls-web.2f3e4d5c-6b7a-4980-a1b2-c3d4e5f6a7b8"}, ExitOK, "connection: pls-web.2f3e4d5c-6b7a-4980-a1b2-c3d4e5f6a7b8 (Pending)", ""},
+		{"--name in a PLS given as --connection", []string{"--connection", exampleConnections + "webpubsub-pls.json", "--name", "pls-web.2f3e4d5c-6b7a-4980-a1b2-c3d4e5f6a7b8"}, ExitOK, "connection: pls-web.2f3e4d5c-6b7a-4980-a1b2-c3d4e5f6a7b8 (Pending)", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runPolicy(t, append([]string{"eval", pol}, tt.args...)...)
+			if code != tt.code || !strings.Contains(stdout, tt.stdout) || !strings.Contains(stderr, tt.stderr) {
+				t.Errorf("exit %d (want %d)\nstdout %s\nstderr %s\nwant stdout ~ %q, stderr ~ %q", code, tt.code, stdout, stderr, tt.stdout, tt.stderr)
 			}
 		})
 	}

@@ -104,7 +104,6 @@ func TestReconcileUsage(t *testing.T) {
 		code   int
 		stderr string
 	}{
-		{"help", []string{"-h"}, with("", ""), ExitOK, "usage: plsgate reconcile"},
 		{"unknown flag", []string{"--fast"}, with("", ""), ExitUsage, "flag provided but not defined: -fast"},
 		{"positional argument", []string{"now"}, with("", ""), ExitUsage, `unexpected arguments ["now"]`},
 		{"bad output", []string{"--output", "yaml"}, with("", ""), ExitUsage, "usage: plsgate reconcile"},

@@ -21,9 +21,15 @@ import (
 // are validated before listening (exit 2 when invalid); the listener answers
 // the host's readiness probe at once while Table storage is opened in the
 // background, and invocations that arrive meanwhile wait for it.
+//
+// `serve --check` runs the same validation and exits (0 valid, 2 invalid)
+// without listening: infra/deploy.sh runs it against the settings it is about
+// to deploy, so a bad setting fails the deployment instead of a worker that the
+// host restarts forever.
 func Serve(ctx context.Context, env Env) int {
-	if len(env.Args) > 0 {
-		fmt.Fprintf(env.Stderr, "plsgate serve: unexpected arguments %q\n", env.Args)
+	check := len(env.Args) == 1 && (env.Args[0] == "--check" || env.Args[0] == "-check")
+	if len(env.Args) > 0 && !check {
+		fmt.Fprintf(env.Stderr, "plsgate serve: unexpected arguments %q (usage: plsgate serve [--check])\n", env.Args)
 		return ExitUsage
 	}
 	cfg, err := config.Load(env.Getenv)
@@ -37,6 +43,10 @@ func Serve(ctx context.Context, env Env) int {
 		fmt.Fprintf(env.Stderr, "plsgate: %v\n", err)
 		return ExitUsage
 	}
+	if err := checkVerifiers(cfg, pol); err != nil { // serve_verify.go
+		fmt.Fprintf(env.Stderr, "plsgate: invalid configuration:\n%v\n", err)
+		return ExitUsage
+	}
 	deps := app.Deps{Policy: pol}
 	if f := env.Getenv(devenv.NotifyTopicCAFile); f != "" { // `plsgate dev demo`'s local topic only
 		c, err := devenv.LoopbackTLSClient(cfg.NotifyTopicEndpoint, f)
@@ -45,6 +55,10 @@ func Serve(ctx context.Context, env Env) int {
 			return ExitUsage
 		}
 		deps.NotifyTransport = c
+	}
+	if check {
+		fmt.Fprintf(env.Stdout, "plsgate serve --check: settings and policy are valid (dryRun=%v, driftMode=%s)\n", cfg.DryRun, cfg.DriftMode)
+		return ExitOK
 	}
 	port := handler.Port()
 	if v := env.Getenv("FUNCTIONS_CUSTOMHANDLER_PORT"); v != "" {

@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func runMain(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = Main(t.Context(), Env{Args: args, Stdout: &o, Stderr: &e, Getenv: func(k string) string { return env[k] }, Version: "v-test"})
+	return code, o.String(), e.String()
+}
+
+// Every command and subcommand answers -h/--help with its usage on stdout and exit 0, and
+// never starts work (none of these has settings in its environment).
+func TestHelpEverywhere(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string // in stdout
+	}{
+		{[]string{"--help"}, "usage: plsgate <command>"},
+		{[]string{"-h"}, "usage: plsgate <command>"},
+		{[]string{"-help"}, "usage: plsgate <command>"},
+		{[]string{"help"}, "usage: plsgate <command>"},
+		{[]string{"serve", "--help"}, "usage: plsgate serve"},
+		{[]string{"serve", "-h"}, "usage: plsgate serve"},
+		{[]string{"reconcile", "--help"}, "usage: plsgate reconcile"},
+		{[]string{"reconcile", "--pls", "x", "-h"}, "usage: plsgate reconcile"},
+		{[]string{"history", "-h"}, "usage: plsgate history --pls ID"},
+		{[]string{"policy", "--help"}, "plsgate policy check FILE"},
+		{[]string{"policy", "check", "--help"}, "usage: plsgate policy check FILE"},
+		{[]string{"policy", "eval", "-h"}, "usage: plsgate policy eval FILE"},
+		{[]string{"policy", "eval", "p.yaml", "--connection", "x", "--help"}, "usage: plsgate policy eval FILE"},
+		{[]string{"dev", "--help"}, "plsgate dev arm-emulator"},
+		{[]string{"dev", "demo", "--help"}, "usage:\n  plsgate dev demo"},
+		{[]string{"dev", "arm-emulator", "-h"}, "plsgate dev arm-emulator [--addr"},
+		{[]string{"version", "--help"}, "usage: plsgate version"},
+		{[]string{"help", "policy", "eval"}, "usage: plsgate policy eval FILE"},
+		{[]string{"help", "serve"}, "usage: plsgate serve"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, stdout, stderr := runMain(t, nil, tt.args...)
+			if code != ExitOK || !strings.Contains(stdout, tt.want) || stderr != "" {
+				t.Errorf("exit %d, want 0; stdout ~ %q\nstdout: %s\nstderr: %s", code, tt.want, stdout, stderr)
+			}
+		})
+	}
+}
+
+// `plsgate dev --help` lists every dev subcommand, demo included.
+func TestDevHelpListsDemo(t *testing.T) {
+	_, stdout, _ := runMain(t, nil, "dev", "--help")
+	for _, w := range []string{"plsgate dev demo", "DEMO_KEEP=1", "plsgate dev arm-emulator"} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("dev --help lacks %q:\n%s", w, stdout)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		code, stdout, stderr := runMain(t, nil, args...)
+		if code != ExitOK || !strings.HasPrefix(stdout, "plsgate v-test (go") || stderr != "" {
+			t.Errorf("%v: exit %d stdout %q stderr %q", args, code, stdout, stderr)
+		}
+	}
+	if code, _, stderr := runMain(t, nil, "version", "x"); code != ExitUsage || !strings.Contains(stderr, "unexpected arguments") {
+		t.Errorf("version x: exit %d stderr %q", code, stderr)
+	}
+}
+
+// Outside the Functions host a bare plsgate shows usage (exit 2) instead of starting serve
+// and failing on Table storage settings; inside it (FUNCTIONS_CUSTOMHANDLER_PORT set) serve
+// stays the default.
+func TestBareCommand(t *testing.T) {
+	code, stdout, stderr := runMain(t, nil)
+	if code != ExitUsage || stdout != "" || !strings.Contains(stderr, "no command given") || !strings.Contains(stderr, "usage: plsgate <command>") ||
+		strings.Contains(stderr, "configuration") {
+		t.Errorf("bare: exit %d stdout %q stderr %q", code, stdout, stderr)
+	}
+	// With the host's port set, serve runs: here it stops at its settings check (no storage).
+	code, _, stderr = runMain(t, map[string]string{hostPortVar: "0"})
+	if code != ExitUsage || !strings.Contains(stderr, "invalid configuration") || strings.Contains(stderr, "usage: plsgate") {
+		t.Errorf("bare in host: exit %d stderr %q", code, stderr)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"nope"}, `unknown command "nope"`},
+		{[]string{"--check"}, `"--check": give a command first`},
+		{[]string{"help", "nope"}, `plsgate help: unknown command "nope"`},
+		{[]string{"policy", "lint", "--help"}, `unknown subcommand "lint"`},
+		{[]string{"dev", "db", "-h"}, `unknown subcommand "db"`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, stdout, stderr := runMain(t, nil, tt.args...)
+			if code != ExitUsage || stdout != "" || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d stdout %q stderr %q, want stderr ~ %q", code, stdout, stderr, tt.want)
+			}
+		})
+	}
+}
