@@ -2,12 +2,14 @@ package events
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/eventgrid/azsystemevents"
 
 	"github.com/plsgate/plsgate/internal/arm"
+	"github.com/plsgate/plsgate/internal/store"
 )
 
 // Kind says what a relevant event asks the caller to do.
@@ -26,6 +28,13 @@ const (
 	// subscription: read Hint.PrivateEndpointID (1 ARM GET) and reconcile its
 	// targets that Classifier.InScope accepts.
 	PrivateEndpointWritten
+	// SharedPrivateLinkWritten: a configured Web PubSub resource (WEBPUBSUB_IDS)
+	// wrote one of its shared private link resources: read it (1 ARM GET) and
+	// reconcile the private link service it targets, if in scope.
+	SharedPrivateLinkWritten
+	// SharedPrivateLinkDeleted: such a resource was deleted: reconcile the
+	// private link service plsgate's binding for it names, if any.
+	SharedPrivateLinkDeleted
 )
 
 func (k Kind) String() string {
@@ -38,6 +47,10 @@ func (k Kind) String() string {
 		return "pls-notification"
 	case PrivateEndpointWritten:
 		return "private-endpoint-written"
+	case SharedPrivateLinkWritten:
+		return "shared-private-link-written"
+	case SharedPrivateLinkDeleted:
+		return "shared-private-link-deleted"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
@@ -53,6 +66,8 @@ type Hint struct {
 	PLSIDs []string
 	// PrivateEndpointID is set for PrivateEndpointWritten (as the event spelled it).
 	PrivateEndpointID string
+	// SharedPrivateLinkID is set for SharedPrivateLink{Written,Deleted}.
+	SharedPrivateLinkID string
 	// HasPending is set from a Resource Notifications body: false means no
 	// connection of the service is Pending, so the caller may skip the reconcile.
 	// nil when the event does not say.
@@ -62,10 +77,13 @@ type Hint struct {
 }
 
 // Scope limits which private link services plsgate manages (SCOPE_SUBSCRIPTIONS
-// and SCOPE_PLS_IDS, a union). Both empty = everything.
+// and SCOPE_PLS_IDS, a union). Both empty = everything. WebPubSubIDs
+// (WEBPUBSUB_IDS) are the Web PubSub resources whose shared private link
+// resources plsgate follows, in whatever subscription they live.
 type Scope struct {
 	Subscriptions []string
 	PLSIDs        []string
+	WebPubSubIDs  []string
 }
 
 // Classifier maps events to hints. It is immutable and safe for concurrent use.
@@ -74,11 +92,17 @@ type Classifier struct {
 	subs    map[string]bool // lower-case subscription IDs of SCOPE_SUBSCRIPTIONS
 	plsIDs  map[string]bool // normalized SCOPE_PLS_IDS
 	watched map[string]bool // subs ∪ the subscriptions of plsIDs
+	wps     map[string]bool // normalized WEBPUBSUB_IDS
 }
 
 // NewClassifier returns a Classifier for s.
 func NewClassifier(s Scope) *Classifier {
-	c := &Classifier{subs: map[string]bool{}, plsIDs: map[string]bool{}, watched: map[string]bool{}}
+	c := &Classifier{subs: map[string]bool{}, plsIDs: map[string]bool{}, watched: map[string]bool{}, wps: map[string]bool{}}
+	for _, id := range s.WebPubSubIDs {
+		if n := arm.NormalizeID(id); n != "" {
+			c.wps[n] = true
+		}
+	}
 	for _, sub := range s.Subscriptions {
 		if sub = strings.ToLower(strings.TrimSpace(sub)); sub != "" {
 			c.subs[sub] = true
@@ -130,8 +154,9 @@ func (c *Classifier) Classify(e Event) (Hint, error) {
 }
 
 func (c *Classifier) classifyResourceEvent(e Event, h Hint) (Hint, error) {
-	if e.Subject != "" && !containsLower(e.Subject, subjectPLS) && !containsLower(e.Subject, subjectPE) {
-		h.Why = "subject names neither a private link service nor a private endpoint"
+	if e.Subject != "" && !containsLower(e.Subject, subjectPLS) && !containsLower(e.Subject, subjectPE) &&
+		(len(c.wps) == 0 || !containsLower(e.Subject, subjectSPL)) {
+		h.Why = "subject names neither a private link service, a private endpoint nor a shared private link resource"
 		return h, nil
 	}
 	d, err := decodeResourceData(e)
@@ -143,6 +168,10 @@ func (c *Classifier) classifyResourceEvent(e Event, h Hint) (Hint, error) {
 		uri = e.Subject
 	}
 	op := d.OperationName
+
+	if hasPrefixFold(op, OperationSharedPrivateLinkPrefix) {
+		return c.classifySharedLink(e, h, op, uri)
+	}
 
 	if strings.EqualFold(op, OperationPrivateEndpointWrite) {
 		if !strings.EqualFold(e.Type, azsystemevents.TypeResourceWriteSuccess) {
@@ -156,6 +185,9 @@ func (c *Classifier) classifyResourceEvent(e Event, h Hint) (Hint, error) {
 		if !c.Watches(sub) {
 			h.Why = fmt.Sprintf("private endpoint written in subscription %s, which holds no private link service in scope", sub)
 			return h, nil
+		}
+		if err := checkIDLength("resourceUri", uri); err != nil {
+			return h, c.malformed(e, err)
 		}
 		h.Kind = PrivateEndpointWritten
 		h.PrivateEndpointID = strings.TrimRight(uri, "/")
@@ -176,9 +208,44 @@ func (c *Classifier) classifyResourceEvent(e Event, h Hint) (Hint, error) {
 		h.Why = fmt.Sprintf("private link service %s is out of scope", plsID)
 		return h, nil
 	}
+	if err := checkIDLength("resourceUri", plsID); err != nil {
+		return h, c.malformed(e, err)
+	}
 	h.Kind = PLSChanged
 	h.PLSIDs = []string{arm.NormalizeID(plsID)}
 	h.Why = fmt.Sprintf("%s %s on %s", trimPrefix(e.Type), op, uri)
+	return h, nil
+}
+
+// classifySharedLink: the Web PubSub owner wrote or deleted a shared private
+// link resource. Relevant when its parent is a configured Web PubSub resource,
+// whatever subscription it lives in; the target is not in the event (a read
+// tells it), so scope is checked by the caller after that read.
+func (c *Classifier) classifySharedLink(e Event, h Hint, op, uri string) (Hint, error) {
+	var kind Kind
+	switch {
+	case strings.EqualFold(op, OperationSharedPrivateLinkWrite) && strings.EqualFold(e.Type, azsystemevents.TypeResourceWriteSuccess):
+		kind = SharedPrivateLinkWritten
+	case strings.EqualFold(op, OperationSharedPrivateLinkDelete) && strings.EqualFold(e.Type, azsystemevents.TypeResourceDeleteSuccess):
+		kind = SharedPrivateLinkDeleted
+	default:
+		h.Why = fmt.Sprintf("%s reported by %s is not a shared private link resource write or delete success", op, e.Type)
+		return h, nil
+	}
+	parent, _, _, _, _, err := arm.ParseSharedPrivateLinkResourceID(uri)
+	if err != nil {
+		return h, c.malformed(e, fmt.Errorf("%s: resourceUri: %w", op, err))
+	}
+	if !c.wps[arm.NormalizeID(parent)] {
+		h.Why = fmt.Sprintf("shared private link resource of %s, which is not in WEBPUBSUB_IDS", parent)
+		return h, nil
+	}
+	if err := checkIDLength("resourceUri", uri); err != nil {
+		return h, c.malformed(e, err)
+	}
+	h.Kind = kind
+	h.SharedPrivateLinkID = strings.TrimRight(uri, "/")
+	h.Why = fmt.Sprintf("%s %s of a configured Web PubSub resource", trimPrefix(e.Type), h.SharedPrivateLinkID)
 	return h, nil
 }
 
@@ -206,6 +273,9 @@ func (c *Classifier) classifyNotification(e Event, h Hint) (Hint, error) {
 		h.Why = fmt.Sprintf("private link service %s is out of scope", id)
 		return h, nil
 	}
+	if err := checkIDLength("resourceInfo.id", id); err != nil {
+		return h, c.malformed(e, err)
+	}
 	h.Kind = PLSNotification
 	h.PLSIDs = []string{arm.NormalizeID(id)}
 	if n.Deleted {
@@ -222,6 +292,19 @@ func (c *Classifier) classifyNotification(e Event, h Hint) (Hint, error) {
 		h.Why = "private link service " + id + " has no Pending connection"
 	}
 	return h, nil
+}
+
+// checkIDLength refuses a resource ID that plsgate could not store: its tables are keyed by the
+// lower-cased, escaped private link service ID, and a Table key holds at most 1 KiB
+// (store.CheckPLSKey; Azure Storage "Understanding the Table service data model"). No Azure
+// resource ID is that long, and a retry cannot shorten it, so the event is malformed: the
+// caller logs and acknowledges it instead of failing the invocation into 24 h of Event Grid
+// redeliveries. A private endpoint ID is held to the same bound before plsgate reads it.
+func checkIDLength(field, id string) error {
+	if errors.Is(store.CheckPLSKey(id), store.ErrTooLarge) {
+		return fmt.Errorf("%s is %d bytes, longer than a Table storage key allows (1 KiB after escaping): no Azure resource ID is that long", field, len(id))
+	}
+	return nil
 }
 
 func (c *Classifier) malformed(e Event, err error) error {

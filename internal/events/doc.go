@@ -27,7 +27,9 @@
 // tags), a minimal decode of the needed fields takes over.
 //
 // Errors wrap ErrMalformed: such an event never gets better on retry, so the
-// caller logs and acknowledges it.
+// caller logs and acknowledges it. That includes an event naming a resource ID
+// longer than a Table key may be (1 KiB once escaped, store.CheckPLSKey): no
+// Azure resource has one, and plsgate could not record it.
 //
 // It must not: call Azure or storage, trust an event for state (events are
 // hints, Reconcile re-reads ARM), or read data it does not need.

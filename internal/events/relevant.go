@@ -36,10 +36,12 @@ var EventTypes = append(append([]string{}, ResourceEventTypes...), NotificationE
 // ResourceEventTypes events (advanced filter StringBeginsWith; Event Grid
 // compares case-insensitively, so does Classify). Any operation under
 // privateLinkServices/ counts (writes, deletes, actions, on the service or its
-// privateEndpointConnections); for private endpoints only the write does.
+// privateEndpointConnections); for private endpoints only the write does; for
+// Web PubSub, the writes and deletes of shared private link resources.
 var OperationNamePrefixes = []string{
 	"Microsoft.Network/privateLinkServices/",
 	OperationPrivateEndpointWrite,
+	OperationSharedPrivateLinkPrefix,
 }
 
 // OperationNames are the operation names known to occur under
@@ -51,7 +53,21 @@ var OperationNames = []string{
 	"Microsoft.Network/privateLinkServices/privateEndpointConnections/write",
 	"Microsoft.Network/privateLinkServices/privateEndpointConnections/delete",
 	OperationPrivateEndpointWrite,
+	OperationSharedPrivateLinkWrite,
+	OperationSharedPrivateLinkDelete,
 }
+
+// The Web PubSub owner's own PUT/DELETE of a shared private link resource: an
+// ARM write in the Web PubSub resource's subscription, so Azure raises
+// Resource{Write,Delete}Success there (event-schema-subscriptions.md: events
+// for PUT/PATCH/POST/DELETE sent to management.azure.com) — the one event Azure
+// does raise for the seed, whose private endpoint lives in a Microsoft-managed
+// tenant (azure-facts §9).
+const (
+	OperationSharedPrivateLinkPrefix = "Microsoft.SignalRService/webPubSub/sharedPrivateLinkResources/"
+	OperationSharedPrivateLinkWrite  = OperationSharedPrivateLinkPrefix + "write"
+	OperationSharedPrivateLinkDelete = OperationSharedPrivateLinkPrefix + "delete"
+)
 
 // OperationPrivateEndpointWrite is a consumer creating or updating a private
 // endpoint (raised in the consumer's subscription).
@@ -72,6 +88,7 @@ const ResourceTypePrivateLinkService = "Microsoft.Network/privateLinkServices"
 const (
 	subjectPLS = "/providers/microsoft.network/privatelinkservices/"
 	subjectPE  = "/providers/microsoft.network/privateendpoints/"
+	subjectSPL = "/sharedprivatelinkresources/"
 )
 
 func oneOfFold(s string, list []string) bool {

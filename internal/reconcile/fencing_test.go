@@ -281,4 +281,3 @@ func TestPermanentRefusalIsRecordedOnceAndHeld(t *testing.T) {
 		t.Fatalf("after success on a later try: %q", got)
 	}
 }
-
