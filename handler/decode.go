@@ -170,7 +170,9 @@ func (r *HTTPRequest) Request(ctx context.Context) (*http.Request, error) {
 	}
 	u, err := url.Parse(r.URL)
 	if err != nil {
-		return nil, fmt.Errorf("build http request: parse Url: %w", err)
+		// Never quote the Url: its query may hold the function key (?code=), and this error
+		// is logged and answered.
+		return nil, errors.New("build http request: Url is not a valid URL")
 	}
 	target := &url.URL{Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
 	if target.Path == "" {
@@ -186,7 +188,7 @@ func (r *HTTPRequest) Request(ctx context.Context) (*http.Request, error) {
 	}
 	req, err := http.NewRequestWithContext(ctx, r.Method, target.String(), rd)
 	if err != nil {
-		return nil, fmt.Errorf("build http request: %w", err)
+		return nil, errors.New("build http request: invalid Method or Url") // see above: no Url
 	}
 	req.URL = target
 	req.RequestURI = target.RequestURI()

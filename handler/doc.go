@@ -28,7 +28,10 @@
 //
 // Body limit: DefaultMaxBodyBytes is 4 MiB. One Event Grid event is at most 1 MB and the host
 // sends it twice (Data.<binding> and Metadata.data); escaping of a double-encoded string can
-// grow it further, so 4 MiB admits every legal event with room to spare. Larger bodies get 413.
+// grow it further, so 4 MiB admits every legal event with room to spare. A larger event or
+// timer invocation fails with 413. A larger HTTP-trigger invocation carries a caller's
+// oversized request body: failing it would reach the caller as the host's bare 500, so it
+// succeeds instead, its http output a 413 JSON error (the rest of the body is drained first).
 //
 // The http output binding is {"statusCode","status","body","headers"} with string status and
 // string header values. Some host versions deserialize it with all four properties required
@@ -37,7 +40,8 @@
 // nothing streams: the handler's answer is buffered and sent whole.
 //
 // Security: the function key may arrive in Data.req.Url and Query (?code=) and in the
-// x-functions-key header; this package never logs URLs, queries or headers.
+// x-functions-key header; this package never logs or answers URLs, queries or headers (a
+// Url it cannot parse is refused without quoting it).
 //
 // It must not: know anything about private link services, policies or storage, import
 // anything under internal/, or block GET / on any start-up work.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -234,7 +235,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, fn *registration
 	start := time.Now()
 	limit := s.opts.MaxBodyBytes
 	if r.ContentLength > limit {
-		WriteError(w, tooLarge(limit))
+		s.answerTooLarge(w, r, fn, limit)
 		return
 	}
 	buf := getBuffer()
@@ -242,7 +243,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, fn *registration
 	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			WriteError(w, tooLarge(limit))
+			s.answerTooLarge(w, r, fn, limit)
 			return
 		}
 		WriteError(w, &Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: "read invocation body: " + err.Error()})
@@ -319,6 +320,47 @@ func firstValue(h http.Header, canonicalKey string) string {
 		return v[0]
 	}
 	return ""
+}
+
+// maxDrainBytes bounds how much of an oversized HTTP-trigger invocation is read and thrown
+// away. The host admits request bodies up to 100 MB unless FUNCTIONS_REQUEST_BODY_SIZE_LIMIT
+// says otherwise (azure-functions-host WebHost/Middleware/HttpRequestSizeMiddleware.cs,
+// DefaultRequestBodySize = 104857600), and the envelope repeats a JSON object body's properties
+// in Metadata; past this bound the connection is simply closed.
+const maxDrainBytes = 256 << 20
+
+// answerTooLarge answers an invocation whose body exceeds limit. For an event or a timer the
+// invocation fails (413). For an HTTP trigger the oversized part is the caller's request body,
+// and a failed invocation would reach the caller as the host's bare 500 (a non-2xx answer fails
+// the invocation and no output is bound: azure-functions-host DefaultHttpWorkerService, see
+// /work/shared/azure-facts.md §1). So the invocation succeeds and its http output is a 413 JSON
+// error. The rest of the body is drained first (bounded) so the host, which sends the whole
+// envelope before it reads the answer, gets that answer on an intact connection.
+func (s *Server) answerTooLarge(w http.ResponseWriter, r *http.Request, fn *registration, limit int64) {
+	log := s.log.With(slog.String("function", fn.name))
+	if id := firstValue(r.Header, invocationIDHeader); id != "" {
+		log = log.With(slog.String("invocationId", id))
+	}
+	if fn.kind != kindHTTP {
+		log.Error("invocation rejected", slog.String("code", "RequestTooLarge"), slog.Int64("limitBytes", limit))
+		WriteError(w, tooLarge(limit))
+		return
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxDrainBytes))
+	log.Warn("http request body too large: answered 413", slog.Int64("limitBytes", limit))
+	rec := &recorder{header: make(http.Header)}
+	rec.Header().Set("X-Content-Type-Options", "nosniff")
+	rec.Header().Set("Cache-Control", "no-store")
+	WriteError(rec, &Error{Status: http.StatusRequestEntityTooLarge, Code: "RequestTooLarge", Message: "the request body is too large"})
+	out, err := marshalNoEscape(rec.result())
+	if err != nil { // cannot happen: strings only
+		WriteError(w, tooLarge(limit))
+		return
+	}
+	writeJSON(w, http.StatusOK, InvokeResponse{
+		Outputs: map[string]json.RawMessage{fn.resBinding: out},
+		Logs:    []string{fmt.Sprintf("request body too large (invocation over %d bytes): answered 413", limit)},
+	})
 }
 
 func tooLarge(limit int64) *Error {

@@ -15,6 +15,7 @@ import (
 	"github.com/plsgate/plsgate/internal/app"
 	"github.com/plsgate/plsgate/internal/config"
 	"github.com/plsgate/plsgate/internal/devenv"
+	"github.com/plsgate/plsgate/internal/redact"
 )
 
 // Serve runs plsgate as the Functions custom handler. Settings and the policy
@@ -37,7 +38,8 @@ func Serve(ctx context.Context, env Env) int {
 		fmt.Fprintf(env.Stderr, "plsgate: invalid configuration:\n%v\n", err)
 		return ExitUsage
 	}
-	logger := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	// Every log line is redacted at the root: no URL query (SAS sig=, function key code=) leaves.
+	logger := slog.New(redact.NewHandler(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
 	pol, err := app.LoadPolicy(cfg, logger)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "plsgate: %v\n", err)

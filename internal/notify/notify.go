@@ -1,5 +1,5 @@
 // Package notify publishes plsgate's outcomes (approved, rejected,
-// left-pending, drift, failed) as CloudEvents 1.0 to an Event Grid topic with
+// left-pending, ambiguous, drift, failed) as CloudEvents 1.0 to an Event Grid topic with
 // the azeventgrid v1 publisher client. Publishing happens after the outcome
 // is recorded in Table storage and never blocks or fails a decision: Notify
 // only enqueues (dropping, and counting, when the queue is full); a background
@@ -22,6 +22,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/eventgrid/azeventgrid"
 	"github.com/plsgate/plsgate/internal/reconcile"
+	"github.com/plsgate/plsgate/internal/redact"
 )
 
 // EventTypePrefix prefixes every CloudEvent type plsgate publishes.
@@ -59,7 +60,7 @@ type Publisher struct {
 func New(o Options) (*Publisher, error) {
 	u, err := url.Parse(o.Endpoint)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("notify topic endpoint %q: want an https URL", o.Endpoint)
+		return nil, fmt.Errorf("notify topic endpoint %q: want an https URL", redact.URL(o.Endpoint))
 	}
 	if o.QueueSize <= 0 {
 		o.QueueSize = 1024
@@ -79,6 +80,7 @@ func New(o Options) (*Publisher, error) {
 	copts := &azeventgrid.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: o.Transport}}
 	// The publisher's own retry is ours (bounded, logged); the SDK's stays short.
 	copts.Retry.MaxRetries = 1
+	copts.PerCallPolicies = []policy.Policy{redact.Policy{}} // no query string in its errors
 	var c *azeventgrid.Client
 	switch {
 	case o.Key != "":
@@ -127,7 +129,8 @@ func (p *Publisher) Notify(_ context.Context, o reconcile.Outcome) {
 	d := Data{PrivateLinkServiceID: o.PLSID, ConnectionID: o.ConnectionID, Connection: o.Connection, From: o.From, To: o.To,
 		Result: string(o.Result), Decision: string(o.Action), Rule: o.Rule, Reason: o.Reason}
 	if o.Err != nil {
-		d.Error = o.Err.Error()
+		// The event leaves plsgate: an error quoting a URL (a Table SAS) must not take it along.
+		d.Error = redact.String(o.Err.Error())
 	}
 	subject := o.ConnectionID
 	if subject == "" {
@@ -203,7 +206,7 @@ func (p *Publisher) send(batch []messaging.CloudEvent) {
 		}
 	}
 	p.failed.Add(int64(len(batch)))
-	p.log.Warn("notifications not published", "events", len(batch), "attempts", p.opts.Attempts, "err", err)
+	p.log.Warn("notifications not published", "events", len(batch), "attempts", p.opts.Attempts, "err", redact.Error(err))
 }
 
 // Stats reports sent, failed and dropped counts.

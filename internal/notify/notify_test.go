@@ -93,7 +93,7 @@ func TestEndpointMustBeHTTPS(t *testing.T) {
 }
 
 func TestEventType(t *testing.T) {
-	for r, want := range map[reconcile.Result]string{reconcile.LeftPending: "Plsgate.Connection.LeftPending", reconcile.Drift: "Plsgate.Connection.Drift"} {
+	for r, want := range map[reconcile.Result]string{reconcile.LeftPending: "Plsgate.Connection.LeftPending", reconcile.Drift: "Plsgate.Connection.Drift", reconcile.Ambiguous: "Plsgate.Connection.Ambiguous"} {
 		if got := EventType(r); got != want {
 			t.Errorf("%s: %s", r, got)
 		}

@@ -162,6 +162,20 @@ func normID(id string) string { return strings.ToLower(strings.TrimRight(id, "/"
 // plsKey is the PartitionKey of a PLS in the connections and transitions tables.
 func plsKey(plsID string) (string, error) { return key("PLS ID", normID(plsID)) }
 
+// CheckPLSKey reports (ErrTooLarge) a PLS ID that cannot be a key here: over 1 KiB once
+// lower-cased and escaped. Input is checked with it before any Table or ARM call, so an
+// impossible ID is the caller's error rather than a failed (and retried) store call.
+func CheckPLSKey(plsID string) error {
+	_, err := plsKey(plsID)
+	return err
+}
+
+// CheckConnectionKeys is CheckPLSKey for a connection: its PLS ID and its name (the RowKey).
+func CheckConnectionKeys(plsID, name string) error {
+	_, _, err := connectionKeys(plsID, name)
+	return err
+}
+
 // errAtRange: the row key needs At as non-negative Unix nanoseconds (1970 … 2262).
 var errAtRange = errors.New("store: transition At must be set and within 1970..2262 (it is part of the idempotency key)")
 
