@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/plsgate/plsgate/handler"
+	"github.com/plsgate/plsgate/internal/auth"
 	"github.com/plsgate/plsgate/internal/policy"
 	"github.com/plsgate/plsgate/internal/reconcile"
+	"github.com/plsgate/plsgate/internal/redact"
 	"github.com/plsgate/plsgate/internal/store"
 )
 
@@ -63,8 +65,14 @@ type Options struct {
 	// Policy answers the pure form of POST /evaluate (pasted ARM JSON); nil = that form is 503.
 	Policy *policy.Policy
 
-	// Approvers (APPROVERS) limits approve/reject; ApproversForce (APPROVERS_FORCE) limits force.
-	Approvers, ApproversForce []string
+	// AuthMode (AUTH_MODE, default key) says how approve/reject, reconcile and force identify
+	// callers; Approvers (APPROVERS) and ApproversForce (APPROVERS_FORCE) say who may.
+	AuthMode                  auth.Mode
+	Approvers, ApproversForce auth.List
+	// Tokens verifies bearer tokens with AuthMode entra (*auth.EntraVerifier).
+	Tokens TokenVerifier
+	// AuthTenantID (AUTH_TENANT_ID), with AuthMode easyauth: the principal's tenant must match.
+	AuthTenantID string
 
 	// Scope, ScanConcurrency and ScanBudget configure POST /reconcile {} (the whole scope).
 	Scope           reconcile.Scope
@@ -110,10 +118,11 @@ func New(o Options) http.Handler {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	a := &API{o: o, log: o.Logger, auth: newAuthorizer(o.Approvers, o.ApproversForce)}
+	a := &API{o: o, log: o.Logger, auth: newAuthorizer(o)}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
+	a.log = redact.Logger(a.log)
 	a.tmpl = newStatusTemplate(a.now)
 	a.routes = []route{
 		{path: "connections/approve", methods: map[string]http.HandlerFunc{http.MethodPost: a.approve}},
@@ -222,7 +231,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // through the custom handler, else the API's.
 func (a *API) logger(r *http.Request) *slog.Logger {
 	if inv, ok := handler.FromContext(r.Context()); ok && inv.Logger != nil {
-		return inv.Logger
+		return redact.Logger(inv.Logger) // errors may quote URLs (SAS sig=, ?code=)
 	}
 	return a.log
 }

@@ -1,155 +1,139 @@
 package api
 
 import (
-	"encoding/base64"
-	"encoding/json"
+	"context"
 	"errors"
 	"net/http"
 	"strings"
-	"unicode"
+
+	"github.com/plsgate/plsgate/internal/auth"
 )
 
-// Easy Auth headers (App Service Authentication).
-const (
-	headerPrincipal     = "X-MS-CLIENT-PRINCIPAL"
-	headerPrincipalID   = "X-MS-CLIENT-PRINCIPAL-ID"
-	headerPrincipalName = "X-MS-CLIENT-PRINCIPAL-NAME"
-)
+// TokenVerifier checks an Entra ID access token (*auth.EntraVerifier): *auth.TokenError when
+// it is refused, an error wrapping auth.ErrUnavailable when the keys cannot be read.
+type TokenVerifier interface {
+	Verify(ctx context.Context, raw string) (*auth.Identity, error)
+}
 
-// maxPrincipalHeader bounds the decoded header (a token's claims with many groups stay far
-// below; anything larger is refused rather than parsed).
-const maxPrincipalHeader = 32 << 10
+// bearerRealm names plsgate in WWW-Authenticate challenges (RFC 6750 §3).
+const bearerRealm = `Bearer realm="plsgate"`
 
-// Claim types Entra ID tokens use for the values APPROVERS may list (short and URI forms).
-var (
-	oidClaims = []string{"http://schemas.microsoft.com/identity/claims/objectidentifier", "oid"}
-	upnClaims = []string{
-		"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn", "upn",
-		"preferred_username",
-		"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name", "name",
-		"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress", "email",
+// authorizer applies AUTH_MODE, APPROVERS and APPROVERS_FORCE.
+type authorizer struct {
+	mode             auth.Mode
+	approvers, force auth.List
+	tokens           TokenVerifier
+	tenant           string // easyauth: the tenant the principal must belong to ("" = any)
+}
+
+func newAuthorizer(o Options) authorizer {
+	mode := o.AuthMode
+	if mode == "" {
+		mode = auth.ModeKey
 	}
-	groupClaims = []string{"groups", "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups"}
-)
-
-// Principal is the caller as Easy Auth describes it.
-type Principal struct {
-	ObjectID string   // oid claim or X-MS-CLIENT-PRINCIPAL-ID
-	UPN      string   // first of upn, preferred_username, name claim (name_typ), email, or -NAME
-	Names    []string // every name-like value (matched against APPROVERS UPNs)
-	Groups   []string
+	return authorizer{mode: mode, approvers: o.Approvers, force: o.ApproversForce, tokens: o.Tokens, tenant: o.AuthTenantID}
 }
 
-// Actor is how the principal is recorded: principal:<upn or oid>.
-func (p *Principal) Actor() string {
-	if p.UPN != "" {
-		return "principal:" + p.UPN
+// challengeError is a 401 that carries a WWW-Authenticate challenge.
+type challengeError struct {
+	*apiError
+	challenge string
+}
+
+func (e *challengeError) Unwrap() error { return e.apiError }
+
+// writeAuthError answers a refused caller: the challenge header, then the JSON error.
+func (a *API) writeAuthError(w http.ResponseWriter, r *http.Request, err error) {
+	var ce *challengeError
+	if errors.As(err, &ce) && ce.challenge != "" {
+		w.Header().Set("WWW-Authenticate", ce.challenge)
 	}
-	return "principal:" + p.ObjectID
+	a.writeError(w, r, err)
 }
 
-// clientPrincipal is the JSON inside X-MS-CLIENT-PRINCIPAL.
-type clientPrincipal struct {
-	AuthType string  `json:"auth_typ"`
-	Claims   []claim `json:"claims"`
-	NameType string  `json:"name_typ"`
-	RoleType string  `json:"role_typ"`
-}
-
-type claim struct {
-	Type  string `json:"typ"`
-	Value string `json:"val"`
-}
-
-var errBadPrincipal = errors.New("unreadable " + headerPrincipal + " header")
-
-// principalFrom reads the Easy Auth headers; nil, nil when there are none.
-func principalFrom(h http.Header) (*Principal, error) {
-	raw := strings.TrimSpace(h.Get(headerPrincipal))
-	id := cleanValue(h.Get(headerPrincipalID))
-	name := cleanValue(h.Get(headerPrincipalName))
-	if raw == "" && id == "" && name == "" {
-		return nil, nil
-	}
-	p := &Principal{ObjectID: id}
-	if raw != "" {
-		cp, err := decodeClientPrincipal(raw)
-		if err != nil {
-			return nil, err
+// authenticate identifies the caller of a route that acts (approve, reject, reconcile) and
+// checks it against APPROVERS (APPROVERS_FORCE members may act too). It returns the actor to
+// record: "function-key" in key mode, principal:<upn or oid> otherwise. It runs before the body
+// is read, so an unauthorized caller learns nothing about validation.
+func (a *API) authenticate(r *http.Request) (string, *auth.Identity, error) {
+	az := a.auth
+	var id *auth.Identity
+	switch az.mode {
+	case auth.ModeKey:
+		// The function key is the only gate; Easy Auth headers are not read (nothing says
+		// App Service authentication put them there).
+		return "function-key", nil, nil
+	case auth.ModeEntra:
+		raw, ok := bearerToken(r.Header)
+		if !ok {
+			return "", nil, &challengeError{newError(http.StatusUnauthorized, CodeUnauthenticated,
+				"this route needs an Entra ID access token: Authorization: Bearer <token>"), bearerRealm}
 		}
-		nameType := cp.NameType
-		for _, c := range cp.Claims {
-			v := cleanValue(c.Value)
-			if v == "" {
-				continue
+		if az.tokens == nil {
+			return "", nil, errors.New("AUTH_MODE=entra without a token verifier") // a wiring bug: 500
+		}
+		var err error
+		if id, err = az.tokens.Verify(r.Context(), raw); err != nil {
+			var te *auth.TokenError
+			if errors.As(err, &te) {
+				return "", nil, &challengeError{newError(http.StatusUnauthorized, CodeUnauthenticated, "the access token is not accepted: "+te.Reason),
+					bearerRealm + `, error="invalid_token", error_description="` + te.Reason + `"`}
 			}
+			if errors.Is(err, auth.ErrUnavailable) {
+				a.logger(r).Warn("Entra ID keys unavailable", "err", err)
+				return "", nil, newError(http.StatusServiceUnavailable, CodeUnavailable, "the token cannot be checked right now (Entra ID keys unavailable); try again later")
+			}
+			return "", nil, err
+		}
+	case auth.ModeEasyAuth:
+		var err error
+		if id, err = auth.FromEasyAuth(r.Header, az.tenant); err != nil {
+			var pe *auth.PrincipalError
 			switch {
-			case containsFold(oidClaims, c.Type):
-				if p.ObjectID == "" {
-					p.ObjectID = v
-				}
-			case containsFold(groupClaims, c.Type):
-				p.Groups = append(p.Groups, v)
-			case containsFold(upnClaims, c.Type) || (nameType != "" && strings.EqualFold(c.Type, nameType)):
-				p.Names = append(p.Names, v)
+			case errors.Is(err, auth.ErrNoPrincipal):
+				return "", nil, newError(http.StatusUnauthorized, CodeUnauthenticated, "this route needs a caller signed in through App Service authentication ("+auth.HeaderPrincipal+")")
+			case errors.As(err, &pe):
+				return "", nil, newError(http.StatusUnauthorized, CodeUnauthenticated, "the "+auth.HeaderPrincipal+" header is not accepted: "+pe.Reason)
 			}
+			return "", nil, err
 		}
-		// The UPN to record: the most specific claim present.
-		for _, want := range upnClaims {
-			for _, c := range cp.Claims {
-				if p.UPN == "" && strings.EqualFold(c.Type, want) {
-					p.UPN = cleanValue(c.Value)
-				}
-			}
-		}
+	default:
+		return "", nil, errors.New("unknown AUTH_MODE " + string(az.mode))
 	}
-	if name != "" {
-		p.Names = append(p.Names, name)
-		if p.UPN == "" {
-			p.UPN = name
-		}
+	if !az.approvers.Allows(id) && !az.force.Allows(id) {
+		a.logger(r).Info("caller is not in APPROVERS", "route", routeName(r), "actor", id.Actor(), "oid", id.OID, "groupsOverage", id.GroupsOverage)
+		return "", nil, newError(http.StatusForbidden, CodeForbidden, "this caller may not approve, reject or reconcile (APPROVERS)")
 	}
-	if p.UPN == "" && len(p.Names) > 0 {
-		p.UPN = p.Names[0]
-	}
-	if p.ObjectID == "" && p.UPN == "" {
-		return nil, errBadPrincipal // a principal that names nobody
-	}
-	return p, nil
+	return id.Actor(), id, nil
 }
 
-// decodeClientPrincipal decodes the base64 JSON; standard or URL alphabet, padded or not.
-func decodeClientPrincipal(raw string) (*clientPrincipal, error) {
-	if len(raw) > maxPrincipalHeader*4/3+4 {
-		return nil, errBadPrincipal
+// allowForce checks APPROVERS_FORCE for a caller authenticate accepted.
+func (az authorizer) allowForce(id *auth.Identity) error {
+	if az.mode == auth.ModeKey {
+		return newError(http.StatusForbidden, CodeForbidden, "force is not available with AUTH_MODE=key: set AUTH_MODE=entra or easyauth and list who may force in APPROVERS_FORCE")
 	}
-	var b []byte
-	var err error
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		if b, err = enc.DecodeString(raw); err == nil {
-			break
-		}
+	if !az.force.Allows(id) {
+		return newError(http.StatusForbidden, CodeForbidden, "this caller may not override the policy (APPROVERS_FORCE)")
 	}
-	if err != nil {
-		return nil, errBadPrincipal
-	}
-	var cp clientPrincipal
-	if err := json.Unmarshal(b, &cp); err != nil {
-		return nil, errBadPrincipal
-	}
-	return &cp, nil
+	return nil
 }
 
-// cleanValue trims a header or claim value and drops values with control characters: they
-// end up in the audit history and logs.
-func cleanValue(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) > 256 || strings.IndexFunc(s, unicode.IsControl) >= 0 {
-		return ""
+// bearerToken returns the token of the one Authorization header when its scheme is Bearer
+// (any letter case, RFC 7235 §2.1).
+func bearerToken(h http.Header) (string, bool) {
+	vs := h.Values("Authorization")
+	if len(vs) != 1 {
+		return "", false
 	}
-	return s
+	scheme, tok, ok := strings.Cut(vs[0], " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimLeft(tok, " ")
+	return tok, tok != ""
 }
 
+// containsFold reports whether list holds s in any letter case (query parameter names).
 func containsFold(list []string, s string) bool {
 	for _, v := range list {
 		if strings.EqualFold(v, s) {
@@ -157,84 +141,4 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// authorizer applies APPROVERS and APPROVERS_FORCE.
-type authorizer struct {
-	approvers, force map[string]bool // lower-cased
-}
-
-func newAuthorizer(approvers, force []string) authorizer {
-	set := func(list []string) map[string]bool {
-		m := map[string]bool{}
-		for _, v := range list {
-			if v = strings.ToLower(strings.TrimSpace(v)); v != "" {
-				m[v] = true
-			}
-		}
-		return m
-	}
-	return authorizer{approvers: set(approvers), force: set(force)}
-}
-
-func (p *Principal) in(set map[string]bool) bool {
-	if p == nil {
-		return false
-	}
-	if p.ObjectID != "" && set[strings.ToLower(p.ObjectID)] {
-		return true
-	}
-	for _, v := range p.Names {
-		if set[strings.ToLower(v)] {
-			return true
-		}
-	}
-	for _, v := range p.Groups {
-		if set[strings.ToLower(v)] {
-			return true
-		}
-	}
-	return false
-}
-
-// identify returns the actor to record for a request that acts (approve, reject, reconcile):
-// principal:<upn/oid> when Easy Auth identified the caller, else "function-key".
-func identify(r *http.Request) (string, *Principal, error) {
-	p, err := principalFrom(r.Header)
-	if err != nil {
-		return "", nil, newError(http.StatusUnauthorized, CodeUnauthenticated, "the "+headerPrincipal+" header cannot be read")
-	}
-	if p == nil {
-		return "function-key", nil, nil
-	}
-	return p.Actor(), p, nil
-}
-
-// authorize checks a manual decision: APPROVERS for approve/reject, APPROVERS_FORCE for force.
-func (a authorizer) authorize(p *Principal, force bool) error {
-	if force {
-		if len(a.force) == 0 {
-			if len(a.approvers) == 0 {
-				return nil // no allow-lists: the function key is the only gate
-			}
-			return newError(http.StatusForbidden, CodeForbidden, "force is not allowed: APPROVERS_FORCE is not set")
-		}
-		if p == nil {
-			return newError(http.StatusUnauthorized, CodeUnauthenticated, "force requires a signed-in principal (App Service Authentication)")
-		}
-		if !p.in(a.force) {
-			return newError(http.StatusForbidden, CodeForbidden, "this principal may not override the policy (APPROVERS_FORCE)")
-		}
-		return nil
-	}
-	if len(a.approvers) == 0 {
-		return nil // APPROVERS unset: the function key is the only gate
-	}
-	if p == nil {
-		return newError(http.StatusUnauthorized, CodeUnauthenticated, "approving or rejecting requires a signed-in principal (App Service Authentication)")
-	}
-	if p.in(a.approvers) || p.in(a.force) {
-		return nil
-	}
-	return newError(http.StatusForbidden, CodeForbidden, "this principal may not approve or reject connections (APPROVERS)")
 }

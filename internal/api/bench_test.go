@@ -22,7 +22,7 @@ func BenchmarkDecodeApproveRequest(b *testing.B) {
 }
 
 func BenchmarkApprove(b *testing.B) {
-	ta := newTestAPI(b, nil)
+	ta := newTestAPI(b, easyAuth(b))
 	body := approveBody("ticket CHG-1", false)
 	hdr := alice(b)
 	b.ReportAllocs()

@@ -56,13 +56,9 @@ func (a *API) reject(w http.ResponseWriter, r *http.Request)  { a.decide(w, r, p
 // row with actor and reason, ARM write, done row).
 func (a *API) decide(w http.ResponseWriter, r *http.Request, action policy.Action) {
 	// Identify before reading the body: an unauthorized caller learns nothing about validation.
-	actor, p, err := identify(r)
+	actor, id, err := a.authenticate(r)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	if err := a.auth.authorize(p, false); err != nil {
-		a.writeError(w, r, err)
+		a.writeAuthError(w, r, err)
 		return
 	}
 	data, err := readBody(w, r, a.o.MaxBodyBytes)
@@ -76,8 +72,8 @@ func (a *API) decide(w http.ResponseWriter, r *http.Request, action policy.Actio
 		return
 	}
 	if req.Force {
-		if err := a.auth.authorize(p, true); err != nil {
-			a.writeError(w, r, err)
+		if err := a.auth.allowForce(id); err != nil {
+			a.writeAuthError(w, r, err)
 			return
 		}
 	}
@@ -188,8 +184,8 @@ func (a *API) listConnections(w http.ResponseWriter, r *http.Request) {
 		sq.Status = st
 	}
 	if p := strings.TrimSpace(q.Get("pls")); p != "" {
-		if _, _, _, err := arm.ParsePrivateLinkServiceID(p); err != nil {
-			a.writeError(w, r, badRequest(CodeInvalidID, "pls is not a private link service ID"))
+		if err := checkPLSID("pls", p); err != nil {
+			a.writeError(w, r, err)
 			return
 		}
 		sq.PLSID = p

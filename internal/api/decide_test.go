@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -87,7 +86,7 @@ func TestApproveReject(t *testing.T) {
 }
 
 func TestApproveRecordsPrincipalAndInvocation(t *testing.T) {
-	ta := newTestAPI(t, nil)
+	ta := newTestAPI(t, easyAuth(t))
 	// Through the custom handler: the invocation id reaches the trigger.
 	srv := handler.New(handler.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	srv.HandleHTTP("Api", "req", "res", 0, ta.h)
@@ -215,103 +214,5 @@ func TestDecideOutcomeErrors(t *testing.T) {
 				tc.check(t, e, rec.Header())
 			}
 		})
-	}
-}
-
-func TestAuthorization(t *testing.T) {
-	other := []string{headerPrincipal, principalHeader(t,
-		[2]string{"http://schemas.microsoft.com/identity/claims/objectidentifier", "0bad0bad-0000-0000-0000-000000000000"},
-		[2]string{"preferred_username", "mallory@contoso.com"},
-		[2]string{"groups", "another-group"},
-	)}
-	idOnly := []string{headerPrincipalID, aliceOID}
-	nameOnly := []string{headerPrincipalName, "bob@contoso.com"}
-	for _, tc := range []struct {
-		name               string
-		approvers, forcers []string
-		header             []string
-		force              bool
-		status             int
-		code               string
-		actor              string
-	}{
-		{"open, no principal", nil, nil, nil, false, 200, "", "function-key"},
-		{"open, principal recorded", nil, nil, alice(t), false, 200, "", "principal:" + aliceUPN},
-		{"open, name header only", nil, nil, nameOnly, false, 200, "", "principal:bob@contoso.com"},
-		{"open, force by anyone", nil, nil, nil, true, 200, "", "function-key"},
-		{"approvers, no principal", []string{aliceOID}, nil, nil, false, 401, CodeUnauthenticated, ""},
-		{"approvers, by object ID", []string{aliceOID}, nil, alice(t), false, 200, "", "principal:" + aliceUPN},
-		{"approvers, by object ID header", []string{strings.ToUpper(aliceOID)}, nil, idOnly, false, 200, "", "principal:" + aliceOID},
-		{"approvers, by UPN any case", []string{"ALICE@contoso.com"}, nil, alice(t), false, 200, "", "principal:" + aliceUPN},
-		{"approvers, by group", []string{opsGroup}, nil, alice(t), false, 200, "", "principal:" + aliceUPN},
-		{"approvers, not listed", []string{aliceOID}, nil, other, false, 403, CodeForbidden, ""},
-		{"approvers, force without APPROVERS_FORCE", []string{aliceOID}, nil, alice(t), true, 403, CodeForbidden, ""},
-		{"force list, allowed", []string{aliceOID}, []string{opsGroup}, alice(t), true, 200, "", "principal:" + aliceUPN},
-		{"force list, approver but not forcer", []string{opsGroup}, []string{"someone-else"}, alice(t), true, 403, CodeForbidden, ""},
-		{"force list, no principal", nil, []string{aliceOID}, nil, true, 401, CodeUnauthenticated, ""},
-		{"force list only, plain approve open", nil, []string{aliceOID}, nil, false, 200, "", "function-key"},
-		{"forcer may approve", []string{"someone-else"}, []string{aliceUPN}, alice(t), false, 200, "", "principal:" + aliceUPN},
-		{"unreadable principal", nil, nil, []string{headerPrincipal, "not base64!"}, false, 401, CodeUnauthenticated, ""},
-		{"principal not JSON", []string{aliceOID}, nil, []string{headerPrincipal, "bm90IGpzb24="}, false, 401, CodeUnauthenticated, ""},
-		{"principal naming nobody", nil, nil, []string{headerPrincipal, principalHeader(t, [2]string{"groups", opsGroup})}, false, 401, CodeUnauthenticated, ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			ta := newTestAPI(t, func(o *Options) { o.Approvers, o.ApproversForce = tc.approvers, tc.forcers })
-			rec := ta.do(t, post("/api/v1/connections/reject", approveBody("r", tc.force), tc.header...))
-			reqs := ta.dec.appliedRequests()
-			if tc.status != 200 {
-				wantError(t, rec, tc.status, tc.code)
-				if len(reqs) != 0 {
-					t.Errorf("Apply called for a refused caller: %+v", reqs)
-				}
-				return
-			}
-			got := decodeBody[decisionResponse](t, rec, 200)
-			if got.Actor != tc.actor || len(reqs) != 1 || reqs[0].Actor != tc.actor || reqs[0].Force != tc.force {
-				t.Errorf("actor %q, Apply %+v; want actor %q", got.Actor, reqs, tc.actor)
-			}
-		})
-	}
-}
-
-func TestPrincipalFromClaims(t *testing.T) {
-	h := http.Header{}
-	h.Set(headerPrincipal, principalHeader(t,
-		[2]string{"http://schemas.microsoft.com/identity/claims/objectidentifier", aliceOID},
-		[2]string{"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress", "alice.alias@contoso.com"},
-		[2]string{"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn", aliceUPN},
-		[2]string{"groups", "g1"},
-		[2]string{"groups", "g2"},
-		[2]string{"roles", "Approver"},
-	))
-	p, err := principalFrom(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.ObjectID != aliceOID || p.UPN != aliceUPN || len(p.Groups) != 2 || p.Actor() != "principal:"+aliceUPN {
-		t.Errorf("principal = %+v", p)
-	}
-	// Roles are not APPROVERS identities.
-	if p.in(map[string]bool{"approver": true}) {
-		t.Error("a role matched APPROVERS")
-	}
-	// Unpadded URL-safe base64 is read too.
-	raw, _ := base64.StdEncoding.DecodeString(h.Get(headerPrincipal))
-	h.Set(headerPrincipal, base64.RawURLEncoding.EncodeToString(raw))
-	if p2, err := principalFrom(h); err != nil || p2.ObjectID != aliceOID {
-		t.Errorf("raw URL base64: %+v, %v", p2, err)
-	}
-}
-
-func TestReadRoutesNeedNoPrincipal(t *testing.T) {
-	// Reads and evaluate work for any function-key holder, even with APPROVERS set.
-	ta := newTestAPI(t, func(o *Options) { o.Approvers = []string{aliceOID} })
-	for _, r := range []req{
-		get("/api/v1/connections"), get("/api/v1/status"),
-		post("/api/v1/evaluate", `{"connectionId": `+jsonString(connID)+`}`),
-	} {
-		if rec := ta.do(t, r); rec.Code != 200 {
-			t.Errorf("%s %s = %d: %s", r.method, r.path, rec.Code, rec.Body.String())
-		}
 	}
 }

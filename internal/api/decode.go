@@ -15,6 +15,7 @@ import (
 
 	"github.com/plsgate/plsgate/internal/arm"
 	"github.com/plsgate/plsgate/internal/policy"
+	"github.com/plsgate/plsgate/internal/store"
 )
 
 // maxReasonRunes bounds a manual reason: one sentence for the audit row, not a document.
@@ -148,11 +149,36 @@ func parseDecisionRequest(data []byte) (decisionRequest, error) {
 }
 
 func checkConnectionID(id string) error {
-	if _, _, err := arm.ParseConnectionID(id); err != nil {
+	plsID, name, err := arm.ParseConnectionID(id)
+	if err != nil {
 		return badRequest(CodeInvalidID, "connectionId is not a private endpoint connection ID "+
 			"(/subscriptions/…/resourceGroups/…/providers/Microsoft.Network/privateLinkServices/…/privateEndpointConnections/…)")
 	}
+	if store.CheckConnectionKeys(plsID, name) != nil {
+		return keyTooLong("connectionId")
+	}
 	return nil
+}
+
+// checkPLSID validates a private link service ID given in field.
+func checkPLSID(field, id string) error {
+	if _, _, _, err := arm.ParsePrivateLinkServiceID(id); err != nil {
+		return badRequest(CodeInvalidID, field+" is not a private link service ID "+
+			"(/subscriptions/…/resourceGroups/…/providers/Microsoft.Network/privateLinkServices/…)")
+	}
+	if store.CheckPLSKey(id) != nil {
+		return keyTooLong(field)
+	}
+	return nil
+}
+
+// keyTooLong refuses an ID that cannot be stored: plsgate keys its tables by the PLS ID and the
+// connection name, and a Table key holds at most 1 KiB (Azure Storage, "Understanding the Table
+// service data model"). No real Azure resource ID comes near that (names are ≤ 80–90
+// characters), so the ID is the caller's mistake, not a reason for a 500 or a retry.
+func keyTooLong(field string) error {
+	return badRequest(CodeInvalidID, field+" is too long: plsgate stores the private link service ID and the connection name "+
+		"as Table keys, which hold at most 1 KiB each (after escaping); no Azure resource ID is that long")
 }
 
 func checkReason(reason string) error {
@@ -184,9 +210,8 @@ func parseReconcileRequest(data []byte) (reconcileRequest, error) {
 		// An unset variable in a script must not turn into a scan of everything.
 		return req, badRequest(CodeBadRequest, "privateLinkServiceId is empty; send {} to reconcile the whole scope")
 	}
-	if _, _, _, err := arm.ParsePrivateLinkServiceID(id); err != nil {
-		return req, badRequest(CodeInvalidID, "privateLinkServiceId is not a private link service ID "+
-			"(/subscriptions/…/resourceGroups/…/providers/Microsoft.Network/privateLinkServices/…)")
+	if err := checkPLSID("privateLinkServiceId", id); err != nil {
+		return req, err
 	}
 	req.PrivateLinkServiceID = &id
 	return req, nil

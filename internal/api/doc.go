@@ -16,33 +16,33 @@
 //	GET  /api/v1/connections/history?connectionId=&limit=       → 200 transitions, newest first
 //	GET  /api/v1/status                → 200 text/html
 //
-// Status codes: 400 malformed JSON, unknown fields, bad resource IDs, missing reason, unknown
-// query parameters; 401 no (or an unreadable) principal where one is required; 403 principal not
-// allowed; 404 unknown route or resource; 405 wrong method (with Allow); 409 connection not
-// Pending (with its status), a decision already in progress, a scan already running; 413 body
+// Status codes: 400 malformed JSON, unknown fields, bad resource IDs (also one too long to be
+// a Table key: over 1 KiB once escaped), missing reason, unknown query parameters; 401 no (or an invalid) token or principal where one is required (with
+// WWW-Authenticate: Bearer in entra mode); 403 caller not listed, or force in key mode; 404
+// unknown route or resource; 405 wrong method (with Allow); 409 connection not Pending (with its
+// status), a decision already in progress, a scan already running; 413 body
 // too large; 415 a body that is not JSON; 422 the policy decides otherwise and force was not
 // given (with the decision); 502 Azure refused plsgate itself (its role); 503 Table storage or
 // ARM unavailable right now (Retry-After); 500 anything else, with a generic message — details
 // go to slog only.
 //
-// Authorization. The Functions host checks the function key before the handler runs. On top of
-// it, APPROVERS (object IDs, UPNs or group IDs, compared case-insensitively) limits who may
-// approve or reject, and APPROVERS_FORCE who may override the policy with force. The caller is
-// identified by App Service Authentication (Easy Auth): X-MS-CLIENT-PRINCIPAL (base64 JSON with
-// auth_typ, claims [{typ,val}], name_typ, role_typ), X-MS-CLIENT-PRINCIPAL-ID and -NAME. The
-// object ID comes from the oid claim (or -ID), the UPN from upn/preferred_username/name claims
-// (or -NAME), groups from "groups" claims. Choices:
-//   - APPROVERS set, no principal → 401; principal not listed (nor in APPROVERS_FORCE) → 403.
-//   - force needs APPROVERS_FORCE to list the principal; when APPROVERS is set and
-//     APPROVERS_FORCE is not, nobody may force; when neither is set, anyone with the key may.
-//   - without APPROVERS anyone with the function key may act; the actor is principal:<name>
-//     when Easy Auth identified the caller, else "function-key".
-//   - a present but unreadable X-MS-CLIENT-PRINCIPAL is refused (401) on every route that
-//     records an actor, never guessed around.
-//   - Easy Auth replaces these headers on every request it handles; with Easy Auth off a
-//     caller holding the function key could forge them, so APPROVERS is meaningful only with
-//     Easy Auth on. Object IDs are preferred over UPNs (groups overage — more than 200 groups —
-//     drops the groups claim; list such users by object ID).
+// Authorization. The Functions host checks the function key before the handler runs; reads
+// (status, connections, history, evaluate, a run) need nothing more. Approve/reject and reconcile
+// identify the caller by Options.AuthMode (AUTH_MODE; internal/auth verifies and matches):
+//   - key (default): the function key alone, actor "function-key"; Easy Auth headers are not
+//     read; force is refused (403).
+//   - entra: Authorization: Bearer <Entra ID access token>, verified by Options.Tokens (issuer,
+//     audience, signature, expiry); missing or refused → 401 with a Bearer challenge, keys
+//     unreachable → 503.
+//   - easyauth: X-MS-CLIENT-PRINCIPAL (auth_typ aad; tenant AUTH_TENANT_ID when set). Easy Auth
+//     replaces it on every request only while App Service authentication is on; without it a
+//     caller holding the function key could forge it. -ID and -NAME headers are never read.
+//
+// The identity must match an APPROVERS entry or an APPROVERS_FORCE entry (403 otherwise); force
+// needs an APPROVERS_FORCE entry. Entries are typed (oid:, group:, role:, upn:) and compared only
+// with their own claim, exactly; display name, e-mail and preferred_username never authorise. The
+// actor recorded is principal:<upn>, else principal:<oid>. The caller is checked before the body
+// is read.
 //
 // Reconcile. One PLS runs synchronously under SyncTimeout (default 200 s, below the 230 s cap
 // on HTTP answers). The whole scope runs in the background with a context of its own (ended by
@@ -58,10 +58,11 @@
 //
 // Dependencies are small interfaces passed in Options: Deciders (*reconcile.Reconciler),
 // StoreReader and reconcile.RunRecorder (*store.Store), the compiled policy for pasted-JSON
-// evaluation, the approver lists, a clock.
+// evaluation, the auth mode with its approver lists and TokenVerifier (*auth.EntraVerifier), a
+// clock.
 //
 // It must not: decide anything itself (the reconciler does, through the same record-then-act
 // path as every trigger), write to Table storage except through the reconciler, log request
 // bodies verbatim, URLs, query strings or headers (the function key travels in ?code= and
-// x-functions-key, tokens in Easy Auth headers), or answer internal error text to clients.
+// x-functions-key, tokens in Authorization and Easy Auth headers), or answer internal error text to clients.
 package api

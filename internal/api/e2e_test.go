@@ -50,16 +50,27 @@ rules:
     action: approve
 `
 
+// startEnv runs plsgate with AUTH_MODE=easyauth: alice is an approver by object ID, someone
+// by UPN, and the ops group may force.
 func startEnv(t *testing.T) *testenv.Env {
+	t.Helper()
+	return startEnvWith(t, map[string]string{
+		"AUTH_MODE":       "easyauth",
+		"APPROVERS":       "oid:" + aliceOID + ",upn:someone@contoso.com",
+		"APPROVERS_FORCE": "group:" + opsGroup,
+	})
+}
+
+func startEnvWith(t *testing.T, settings map[string]string) *testenv.Env {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end test: skipped in -short mode")
 	}
-	return testenv.Start(t, testenv.Options{Policy: e2ePolicy, NoEvents: true, Settings: map[string]string{
-		"SCOPE_SUBSCRIPTIONS": testenv.Subscription,
-		"APPROVERS":           aliceOID + ",someone@contoso.com",
-		"APPROVERS_FORCE":     opsGroup,
-	}})
+	s := map[string]string{"SCOPE_SUBSCRIPTIONS": testenv.Subscription}
+	for k, v := range settings {
+		s[k] = v
+	}
+	return testenv.Start(t, testenv.Options{Policy: e2ePolicy, NoEvents: true, Settings: s})
 }
 
 // principal builds the Easy Auth headers of an Entra ID user.
@@ -68,7 +79,7 @@ func principal(oid, upn string, groups ...string) map[string]string {
 		Typ string `json:"typ"`
 		Val string `json:"val"`
 	}
-	claims := []claim{{"http://schemas.microsoft.com/identity/claims/objectidentifier", oid}, {"preferred_username", upn}}
+	claims := []claim{{"http://schemas.microsoft.com/identity/claims/objectidentifier", oid}, {"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn", upn}}
 	for _, g := range groups {
 		claims = append(claims, claim{"groups", g})
 	}
@@ -201,7 +212,7 @@ func TestE2EApprovalByAPI(t *testing.T) {
 		t.Fatalf("422 without the decision: %s", body)
 	}
 	st, body = env.API(t, "POST", "/api/v1/connections/approve", map[string]any{"connectionId": connID, "reason": "r", "force": true},
-		principal("someone-id", "someone@contoso.com"))
+		principal("50e0e000-0000-4000-8000-000000000000", "someone@contoso.com"))
 	wantStatus(t, st, body, 403, "Forbidden") // an approver, but not allowed to force
 	if n := env.ARM.Counters()[updateOp]; n != 0 {
 		t.Fatalf("refused requests made %d ARM writes", n)
@@ -321,7 +332,7 @@ func TestE2EReconcileByAPI(t *testing.T) {
 		t.Fatalf("reconcile %d: %s", st, body)
 	}
 
-	st, body = env.API(t, "POST", "/api/v1/reconcile", map[string]any{}, nil)
+	st, body = env.API(t, "POST", "/api/v1/reconcile", map[string]any{}, alice())
 	acc := decode[struct{ RunID, StatusURL string }](t, body)
 	if st != 202 || acc.RunID == "" {
 		t.Fatalf("scan %d: %s", st, body)

@@ -3,11 +3,13 @@ package api
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
 
 	"github.com/plsgate/plsgate/internal/arm"
+	"github.com/plsgate/plsgate/internal/auth"
 )
 
 // checkRefusal: a decoder refuses with a 400 apiError whose message does not echo the input.
@@ -91,23 +93,41 @@ func FuzzDecodeEvaluateRequest(f *testing.F) {
 }
 
 func FuzzPrincipal(f *testing.F) {
-	f.Add(principalHeader(f, [2]string{"oid", aliceOID}, [2]string{"preferred_username", aliceUPN}, [2]string{"groups", opsGroup}), "", "")
-	f.Add("", aliceOID, aliceUPN)
-	f.Add("e30=", "", "")
-	f.Add("not base64", "x", "")
-	f.Add(principalHeader(f, [2]string{"name", "a\nb"}), "", "")
-	f.Fuzz(func(t *testing.T, header, id, name string) {
+	f.Add(principalHeader(f, [2]string{"oid", aliceOID}, [2]string{"upn", aliceUPN}, [2]string{"groups", opsGroup}, [2]string{"tid", tenantID}))
+	f.Add("e30=")
+	f.Add("not base64")
+	f.Add(principalHeader(f, [2]string{"oid", aliceOID}, [2]string{"upn", "a\nb"}))
+	f.Add(principalHeader(f, [2]string{"oid", strings.ToUpper(aliceOID)}, [2]string{"groups", "{" + opsGroup + "}"}))
+	approvers, err := auth.ParseList("oid:" + aliceOID + ",group:" + opsGroup + ",upn:" + aliceUPN + ",role:PLS.Approver")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
 		h := http.Header{}
 		h.Set(headerPrincipal, header)
-		h.Set(headerPrincipalID, id)
-		h.Set(headerPrincipalName, name)
-		p, err := principalFrom(h)
-		if err != nil || p == nil {
+		id, err := auth.FromEasyAuth(h, "")
+		if err != nil {
 			return
 		}
-		actor := p.Actor()
+		actor := id.Actor()
 		if actor == "principal:" || strings.IndexFunc(actor, unicode.IsControl) >= 0 || len(actor) > 300 {
-			t.Fatalf("actor %q from %+v", actor, p)
+			t.Fatalf("actor %q from %+v", actor, id)
+		}
+		// Whatever the header says, only the typed claims can match, and exactly.
+		if approvers.Allows(id) {
+			ok := id.OID == aliceOID || strings.EqualFold(id.UPN, aliceUPN) && isASCII(id.UPN) || slices.Contains(id.Groups, opsGroup) || slices.Contains(id.Roles, "PLS.Approver")
+			if !ok {
+				t.Fatalf("allowed %+v", id)
+			}
 		}
 	})
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

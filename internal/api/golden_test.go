@@ -17,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // TestGoldenWire pins the JSON the API answers (what scripts and the README rely on).
 func TestGoldenWire(t *testing.T) {
-	ta := newTestAPI(t, nil)
+	ta := newTestAPI(t, easyAuth(t))
 	seedStore(ta.store)
 	decision := policy.Decision{Action: policy.Leave, Reason: "no rule matched; the default is leave",
 		Trace: []policy.RuleTrace{{Rule: "customers", Reason: "requestMessage does not match ^please approve$"}, {Rule: "spam", Reason: "requestMessage does not match ^spam"}}}
@@ -40,12 +40,12 @@ func TestGoldenWire(t *testing.T) {
 			ta.dec.apply = func(reconcile.ManualRequest) (reconcile.Outcome, error) {
 				return reconcile.Outcome{}, &reconcile.NotPendingError{Status: "Rejected"}
 			}
-		}, post("/api/v1/connections/approve", approveBody("r", false))},
+		}, post("/api/v1/connections/approve", approveBody("r", false), alice(t)...)},
 		{"error_policy.json", func() {
 			ta.dec.apply = func(reconcile.ManualRequest) (reconcile.Outcome, error) {
 				return reconcile.Outcome{}, &reconcile.PolicyError{Decision: decision}
 			}
-		}, post("/api/v1/connections/approve", approveBody("r", false))},
+		}, post("/api/v1/connections/approve", approveBody("r", false), alice(t)...)},
 		{"error_method.json", nil, get("/api/v1/connections/approve")},
 		{"evaluate.json", nil, post("/api/v1/evaluate", `{"connectionId": `+jsonString(connID)+`}`)},
 		{"connections.json", nil, get("/api/v1/connections?limit=2")},

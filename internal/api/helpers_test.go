@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plsgate/plsgate/internal/auth"
 	"github.com/plsgate/plsgate/internal/policy"
 )
 
@@ -25,6 +26,7 @@ const (
 	aliceOID  = "6f1d1f4e-6a57-4d2e-9b8c-0d1d2f3a4b5c"
 	aliceUPN  = "alice@contoso.com"
 	opsGroup  = "9e0c4f6a-1111-2222-3333-444455556666"
+	tenantID  = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 	secretKey = "s3cr3t-function-key"
 )
 
@@ -120,35 +122,77 @@ func headers(kv ...string) http.Header {
 	return h
 }
 
+// Easy Auth headers (App Service Authentication); plsgate reads only the first.
+const (
+	headerPrincipal     = auth.HeaderPrincipal
+	headerPrincipalID   = "X-MS-CLIENT-PRINCIPAL-ID"
+	headerPrincipalName = "X-MS-CLIENT-PRINCIPAL-NAME"
+)
+
+// Claim types as Easy Auth maps them.
+const (
+	claimOID    = "http://schemas.microsoft.com/identity/claims/objectidentifier"
+	claimUPN    = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"
+	claimTenant = "http://schemas.microsoft.com/identity/claims/tenantid"
+	claimEmail  = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"
+	claimName   = "name"
+)
+
 // principalHeader builds X-MS-CLIENT-PRINCIPAL as Easy Auth does for Entra ID.
 func principalHeader(t testing.TB, claims ...[2]string) string {
+	return principalHeaderOf(t, "aad", claims...)
+}
+
+func principalHeaderOf(t testing.TB, authType string, claims ...[2]string) string {
 	t.Helper()
-	cp := clientPrincipal{
-		AuthType: "aad",
-		NameType: "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
-		RoleType: "http://schemas.microsoft.com/ws/2008/06/identity/claims/role",
+	type claim struct {
+		Type  string `json:"typ"`
+		Value string `json:"val"`
 	}
+	cs := []claim{}
 	for _, c := range claims {
-		cp.Claims = append(cp.Claims, claim{Type: c[0], Value: c[1]})
+		cs = append(cs, claim{Type: c[0], Value: c[1]})
 	}
-	b, err := json.Marshal(cp)
+	b, err := json.Marshal(map[string]any{"auth_typ": authType, "claims": cs,
+		"name_typ": claimEmail, "role_typ": "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return base64.StdEncoding.EncodeToString(b)
 }
 
-// alice is an Entra ID user in the ops group.
+// alice is an Entra ID user in the ops group, as Easy Auth presents her.
 func alice(t testing.TB) []string {
 	return []string{
 		headerPrincipal, principalHeader(t,
-			[2]string{"http://schemas.microsoft.com/identity/claims/objectidentifier", aliceOID},
+			[2]string{claimOID, aliceOID},
+			[2]string{claimUPN, aliceUPN},
+			[2]string{claimTenant, tenantID},
 			[2]string{"preferred_username", aliceUPN},
-			[2]string{"name", "Alice"},
+			[2]string{claimName, "Alice"},
 			[2]string{"groups", opsGroup},
 		),
 		headerPrincipalID, aliceOID,
 		headerPrincipalName, aliceUPN,
+	}
+}
+
+// list parses typed approver entries.
+func list(t testing.TB, entries ...string) auth.List {
+	t.Helper()
+	l, err := auth.ParseList(strings.Join(entries, ","))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// easyAuth is AUTH_MODE=easyauth with alice an approver (by object ID) and the ops group
+// allowed to force.
+func easyAuth(t testing.TB) func(*Options) {
+	return func(o *Options) {
+		o.AuthMode, o.AuthTenantID = auth.ModeEasyAuth, tenantID
+		o.Approvers, o.ApproversForce = list(t, "oid:"+aliceOID), list(t, "group:"+opsGroup)
 	}
 }
 

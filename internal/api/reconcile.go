@@ -50,9 +50,9 @@ type scanAccepted struct {
 
 // reconcile is POST /reconcile: one PLS synchronously, or {} = the whole scope in the background.
 func (a *API) reconcile(w http.ResponseWriter, r *http.Request) {
-	actor, _, err := identify(r)
+	actor, _, err := a.authenticate(r)
 	if err != nil {
-		a.writeError(w, r, err)
+		a.writeAuthError(w, r, err)
 		return
 	}
 	data, err := readBody(w, r, a.o.MaxBodyBytes)

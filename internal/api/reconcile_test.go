@@ -16,7 +16,7 @@ import (
 func TestReconcileOnePLS(t *testing.T) {
 	body := `{"privateLinkServiceId": ` + jsonString(plsID) + `}`
 	t.Run("outcomes", func(t *testing.T) {
-		ta := newTestAPI(t, nil)
+		ta := newTestAPI(t, easyAuth(t))
 		ta.dec.reconcile = func(id string) ([]reconcile.Outcome, error) {
 			return []reconcile.Outcome{
 				{PLSID: id, Connection: "a", From: "Pending", To: "Approved", Result: reconcile.Approved, Action: "approve", Rule: "customers"},

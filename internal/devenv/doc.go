@@ -1,6 +1,7 @@
 // Package devenv holds what running plsgate on one machine against local
 // emulators needs and Azure never does. Subpackage azurite launches the pinned
-// Table storage emulator.
+// Table storage emulator; tokenissuer stands in for Entra ID (discovery, keys,
+// signed access tokens) for AUTH_MODE=entra.
 //
 // It owns NOTIFY_TOPIC_CA_FILE: a PEM file of CA certificates that
 // `plsgate serve` trusts for NOTIFY_TOPIC_ENDPOINT, so a child process can
