@@ -19,6 +19,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/webpubsub/armwebpubsub"
+
+	"github.com/plsgate/plsgate/internal/redact"
 )
 
 // Options configures New.
@@ -72,6 +74,8 @@ func New(o Options) (*Client, error) {
 			Cloud:                           cfg,
 			InsecureAllowCredentialWithHTTP: o.AllowHTTP,
 			Telemetry:                       policy.TelemetryOptions{ApplicationID: "plsgate"},
+			// Transport errors quote the request URL; its query ($skipToken, …) stays out.
+			PerCallPolicies: []policy.Policy{redact.Policy{}},
 		},
 		// The registration policy would POST .../providers/{ns}/register on a 409
 		// MissingSubscriptionRegistration: a write plsgate's role does not grant

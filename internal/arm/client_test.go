@@ -14,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
@@ -530,6 +531,9 @@ func TestSharedPrivateLinkResourceFqdnsFromNewerAPIVersions(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got.Fqdns, []string{"chat.contoso.internal"}) || got.Status != "Pending" || got.GroupID != "" {
 		t.Errorf("got %+v", got)
+	}
+	if want := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC); !got.CreatedAt.Equal(want) {
+		t.Errorf("CreatedAt = %v, want %v (systemData.createdAt)", got.CreatedAt, want)
 	}
 	list, err := c.ListSharedPrivateLinkResources(context.Background(), "/subscriptions/"+subNet+"/resourceGroups/rg-wps/providers/Microsoft.SignalRService/webPubSub/wps-chat")
 	if err != nil {

@@ -136,6 +136,9 @@ func splFromSDK(s *armwebpubsub.SharedPrivateLinkResource, webPubSubID string, f
 		out.Status = str(pr.Status)
 		out.ProvisioningState = str(pr.ProvisioningState)
 	}
+	if sd := s.SystemData; sd != nil && sd.CreatedAt != nil {
+		out.CreatedAt = sd.CreatedAt.UTC()
+	}
 	out.Fqdns = fqdns[NormalizeID(out.ID)]
 	return out
 }

@@ -3,6 +3,7 @@ package arm
 import (
 	"context"
 	"iter"
+	"time"
 )
 
 // Connection status values seen on private endpoint connections. ARM declares the
@@ -58,6 +59,12 @@ type PrivateEndpoint struct {
 type SharedPrivateLinkResource struct {
 	ID, Name, WebPubSubID, PrivateLinkResourceID, GroupID, RequestMessage, Status, ProvisioningState string
 	Fqdns                                                                                            []string
+	// CreatedAt is systemData.createdAt (zero when ARM sent no systemData): with ID it tells one
+	// instance of the resource from a deleted and re-created one. The resource is an ARM proxy
+	// resource (azure-rest-api-specs webpubsub/.../stable/2024-03-01/webpubsub.json
+	// SharedPrivateLinkResource allOf common-types/resource-management/v5/types.json ProxyResource,
+	// whose Resource carries the read-only systemData {createdBy, createdByType, createdAt, ...}).
+	CreatedAt time.Time
 }
 
 // PrivateLinkServices is what plsgate does with private link services.

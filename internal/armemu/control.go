@@ -138,6 +138,7 @@ type eventOptionsJSON struct {
 	Schema                       string   `json:"schema"`
 	Subscriptions                []string `json:"subscriptions"`
 	CrossSubscription            string   `json:"crossSubscription"`
+	SharedLinkWriteAt            string   `json:"sharedLinkWriteAt"`
 	DisableWriteSuccess          bool     `json:"disableWriteSuccess"`
 	DisableResourceNotifications bool     `json:"disableResourceNotifications"`
 	MaxEventsPerBatch            int      `json:"maxEventsPerBatch"`
@@ -150,13 +151,16 @@ type eventOptionsJSON struct {
 }
 
 func toJSONOptions(o EventOptions) eventOptionsJSON {
-	return eventOptionsJSON{o.SinkURL, o.Schema, o.Subscriptions, o.CrossSubscription, o.DisableWriteSuccess,
+	return eventOptionsJSON{o.SinkURL, o.Schema, o.Subscriptions, o.CrossSubscription, o.SharedLinkWriteAt, o.DisableWriteSuccess,
 		o.DisableResourceNotifications, o.MaxEventsPerBatch, o.Duplicate, o.Shuffle, o.RetryScale, o.MaxAttempts,
 		Duration(o.TimeToLive), Duration(o.Timeout)}
 }
 
 func (j eventOptionsJSON) options(cur EventOptions) EventOptions {
 	cur.SinkURL, cur.Schema, cur.Subscriptions, cur.CrossSubscription = j.SinkURL, j.Schema, j.Subscriptions, j.CrossSubscription
+	if j.SharedLinkWriteAt != "" {
+		cur.SharedLinkWriteAt = j.SharedLinkWriteAt
+	}
 	cur.DisableWriteSuccess, cur.DisableResourceNotifications = j.DisableWriteSuccess, j.DisableResourceNotifications
 	cur.MaxEventsPerBatch, cur.Duplicate, cur.Shuffle, cur.RetryScale, cur.MaxAttempts = j.MaxEventsPerBatch, j.Duplicate, j.Shuffle, j.RetryScale, j.MaxAttempts
 	cur.TimeToLive, cur.Timeout = time.Duration(j.TimeToLive), time.Duration(j.Timeout)

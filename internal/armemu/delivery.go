@@ -36,7 +36,13 @@ type EventOptions struct {
 	// connection is requested from another subscription/tenant: CrossNone
 	// (default; Azure documents nothing), CrossResourceNotifications or
 	// CrossWriteSuccess.
-	CrossSubscription            string
+	CrossSubscription string
+	// SharedLinkWriteAt: when the Web PubSub owner's PUT of a shared private link
+	// resource raises its ResourceWriteSuccess: SharedLinkAtAccepted (default,
+	// with the 201) or SharedLinkAtCompleted (when the long-running operation
+	// succeeds). Azure does not document which (azure-facts §9); plsgate must
+	// handle both.
+	SharedLinkWriteAt            string
 	DisableWriteSuccess          bool
 	DisableResourceNotifications bool
 	MaxEventsPerBatch            int           // default 1
@@ -121,6 +127,9 @@ func normalizeEventOptions(o EventOptions) EventOptions {
 	if o.CrossSubscription == "" {
 		o.CrossSubscription = CrossNone
 	}
+	if o.SharedLinkWriteAt == "" {
+		o.SharedLinkWriteAt = SharedLinkAtAccepted
+	}
 	if o.MaxEventsPerBatch <= 0 {
 		o.MaxEventsPerBatch = 1
 	}
@@ -156,6 +165,11 @@ func ValidateEventOptions(o EventOptions) error {
 	case "", CrossNone, CrossResourceNotifications, CrossWriteSuccess:
 	default:
 		return fmt.Errorf("cross-subscription events %q: want %s, %s or %s", o.CrossSubscription, CrossNone, CrossResourceNotifications, CrossWriteSuccess)
+	}
+	switch o.SharedLinkWriteAt {
+	case "", SharedLinkAtAccepted, SharedLinkAtCompleted:
+	default:
+		return fmt.Errorf("shared link write event at %q: want %s or %s", o.SharedLinkWriteAt, SharedLinkAtAccepted, SharedLinkAtCompleted)
 	}
 	if o.Duplicate < 0 || o.Duplicate > 1 {
 		return fmt.Errorf("duplicate probability %v not in [0,1]", o.Duplicate)

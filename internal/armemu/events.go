@@ -185,6 +185,12 @@ func (e *Emulator) emitARNLocked(p *PrivateLinkService) {
 	})
 }
 
+// When a shared private link resource's write event is raised (EventOptions.SharedLinkWriteAt).
+const (
+	SharedLinkAtAccepted  = "accepted"
+	SharedLinkAtCompleted = "completed"
+)
+
 // Cross-subscription event modes (EventOptions.CrossSubscription).
 const (
 	CrossNone                  = "none"

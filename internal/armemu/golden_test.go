@@ -153,7 +153,7 @@ func TestGolden(t *testing.T) {
 	// WebPubSubSharedPrivateLinkResources_CreateOrUpdate.json (201) and _Get.json.
 	splURL := url + "/subscriptions/" + ownerSub + "/resourceGroups/" + wpsRG + "/providers/Microsoft.SignalRService/webPubSub/wps-1/sharedPrivateLinkResources/upstream?api-version=2024-08-01-preview"
 	b = do("PUT", splURL, `{"properties":{"privateLinkResourceId":"`+plsA+`","fqdns":["api.contoso.example"],"requestMessage":"Please approve"}}`, 201)
-	requireShape(t, "spl", b, "id", "name", "type", "properties.privateLinkResourceId", "properties.provisioningState", "properties.requestMessage", "properties.status")
+	requireShape(t, "spl", b, "id", "name", "type", "properties.privateLinkResourceId", "properties.provisioningState", "properties.requestMessage", "properties.status", "systemData.createdAt")
 	checkGolden(t, "spl_put_201.json", url, b)
 	s, _ := e.SharedPrivateLinkResource(splIDOf(wps1, "upstream"))
 	do("PUT", net+"/privateEndpointConnections/"+s.ConnectionName+v,

@@ -381,6 +381,7 @@ func (e *Emulator) putSharedLink(wpsID, name string, req sharedLinkRequest, a ac
 			Fqdns:                 cloneStrings(req.Fqdns),
 			Status:                "Pending",
 			ProvisioningState:     "Updating",
+			CreatedAt:             e.now().UTC(),
 		}
 		ws.SharedPrivateLinkResources = append(ws.SharedPrivateLinkResources, s)
 		svc := e.opts.ServiceSubscription
@@ -397,17 +398,23 @@ func (e *Emulator) putSharedLink(wpsID, name string, req sharedLinkRequest, a ac
 			e.plsChangedLocked(p, svc, e.serviceActor(http.MethodPut, peID), connIDOf(p.ID, c.Name), false)
 		}
 	}
+	atCompletion := e.bus.opts().SharedLinkWriteAt == SharedLinkAtCompleted
 	op := e.newOpLocked(famSignalR, ws.SubscriptionID, ws.Location, opErr, func(failed bool) {
 		if failed {
 			s.ProvisioningState = "Failed"
 		} else {
 			s.ProvisioningState = "Succeeded"
+			if atCompletion {
+				e.emitWriteLocked(evWriteSuccess, ws.SubscriptionID, splID, "Microsoft.SignalRService/webPubSub/sharedPrivateLinkResources/write", a)
+			}
 		}
 	})
 	// Not advanced here: the 201 always says Updating, as an async RP does;
 	// the first poll (or read) that finds it due completes it.
 	e.splOps[key(splID)] = op
-	e.emitWriteLocked(evWriteSuccess, ws.SubscriptionID, splID, "Microsoft.SignalRService/webPubSub/sharedPrivateLinkResources/write", a)
+	if !atCompletion {
+		e.emitWriteLocked(evWriteSuccess, ws.SubscriptionID, splID, "Microsoft.SignalRService/webPubSub/sharedPrivateLinkResources/write", a)
+	}
 	return renderSPL(ws, s), created, op, nil
 }
 

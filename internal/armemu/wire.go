@@ -2,6 +2,7 @@ package armemu
 
 import (
 	"strings"
+	"time"
 )
 
 // ARM wire shapes. Field names follow azure-rest-api-specs
@@ -268,10 +269,20 @@ func (s *store) renderPE(pe *PrivateEndpoint) wirePE {
 // --- web pubsub -----------------------------------------------------------
 
 type wireSPL struct {
-	ID         string       `json:"id"`
-	Name       string       `json:"name"`
-	Type       string       `json:"type"`
-	Properties wireSPLProps `json:"properties"`
+	ID         string          `json:"id"`
+	Name       string          `json:"name"`
+	Type       string          `json:"type"`
+	Properties wireSPLProps    `json:"properties"`
+	SystemData *wireSystemData `json:"systemData,omitempty"`
+}
+
+// wireSystemData is ARM's read-only systemData of a resource
+// (azure-rest-api-specs common-types/resource-management/v5/types.json
+// #/definitions/systemData: createdBy, createdByType, createdAt,
+// lastModifiedBy, lastModifiedByType, lastModifiedAt — every field optional).
+// The emulator answers createdAt, which tells a re-created resource apart.
+type wireSystemData struct {
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 type wireSPLProps struct {
@@ -313,10 +324,15 @@ type wireWPSProps struct {
 }
 
 func renderSPL(ws *WebPubSub, s *SharedPrivateLinkResource) wireSPL {
+	var sd *wireSystemData
+	if !s.CreatedAt.IsZero() {
+		sd = &wireSystemData{CreatedAt: s.CreatedAt.UTC()}
+	}
 	return wireSPL{
-		ID:   splIDOf(ws.ID, s.Name),
-		Name: s.Name,
-		Type: typeSharedLink,
+		SystemData: sd,
+		ID:         splIDOf(ws.ID, s.Name),
+		Name:       s.Name,
+		Type:       typeSharedLink,
 		Properties: wireSPLProps{
 			GroupID:               s.GroupID,
 			PrivateLinkResourceID: s.PrivateLinkResourceID,

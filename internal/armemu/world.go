@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // World is the emulated state: what Seed loads, what World returns and what
@@ -108,6 +109,10 @@ type SharedPrivateLinkResource struct {
 	// requested on the target PLS from its managed subscription.
 	ConnectionName    string `json:"connectionName,omitempty"`
 	PrivateEndpointID string `json:"privateEndpointId,omitempty"`
+	// CreatedAt is answered as systemData.createdAt; set when the emulator
+	// creates the resource. A seeded one without it is answered without
+	// systemData (as a client must expect: the field is optional).
+	CreatedAt time.Time `json:"createdAt,omitzero"`
 }
 
 // LoadWorld reads a World from a JSON file.

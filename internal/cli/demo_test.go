@@ -102,8 +102,8 @@ func testDemoStory(t *testing.T, bin, root string) {
 
 	// One line per step, in order, each saying what it verified.
 	steps := []string{
-		`(?m)^a\. Web PubSub contoso-webpubsub created shared private link resource pls-pe → contoso-pls \(fqdns \[pls\.contoso\.com\], requestMessage "please approve"\) with the armwebpubsub SDK: long-running operation polled \d+× to Succeeded; status Pending$`,
-		`(?m)^b\. contoso-pls has a new connection contoso-webpubsub_pls-pe\.\S+ \(#1\): Pending, message "please approve"`,
+		`(?m)^a\. Web PubSub contoso-webpubsub created shared private link resource pls-pe → contoso-pls \(fqdns \[pls\.contoso\.com\], requestMessage "plsgate-wps-3f9c1e7a52d84b60"\) with the armwebpubsub SDK: long-running operation polled \d+× to Succeeded; status Pending$`,
+		`(?m)^b\. contoso-pls has a new connection contoso-webpubsub_pls-pe\.\S+ \(#1\): Pending, message "plsgate-wps-3f9c1e7a52d84b60"`,
 		`(?m)^b\. Event Grid delivered ResourceWriteSuccess .* → ResourceEvents invocation \w+ → .*approved by rule webpubsub-shared-endpoints$`,
 		`(?m)^   note: Azure documents no event in the PLS owner's subscription`,
 		`(?m)^b\. Web PubSub sees it: pls-pe status Approved, provisioningState Succeeded .*connection Pending → Approved \(rule\), shared private link resource Pending → Approved$`,

@@ -30,7 +30,7 @@ func TestFactsFromARM(t *testing.T) {
 		ID:                      wpsPLSID + "/privateEndpointConnections/" + wpsConn1,
 		Name:                    wpsConn1,
 		Status:                  "Pending",
-		Description:             "please approve",
+		Description:             "plsgate-wps-3f9c1e7a52d84b60",
 		LinkIdentifier:          "536870912",
 		PrivateEndpointID:       "/subscriptions/e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b/resourceGroups/vnet-rg-webpubsub-westeurope/providers/Microsoft.Network/privateEndpoints/wps-contoso-spl",
 		PrivateEndpointLocation: "westeurope",

@@ -583,12 +583,15 @@ func (l *loader) match(n *yaml.Node, path string, action Action) ([]matcher, boo
 				mismatch: label + ": the request message (description) does not match /" + s + "/"}, true)
 		}
 	}
+	if v, has := f["verifiedBy"]; has && ok {
+		l.warnGuessable(ms, deref(v).Line, path, message, messagePath) // guessable.go
+	}
 	return ms, ok
 }
 
 func verificationFailure(name string) string {
 	if name == VerifiedWebPubSub {
-		return "no configured Web PubSub resource has a matching shared private link resource (same PLS, Pending, same request message)"
+		return "no configured Web PubSub resource has a matching shared private link resource (same PLS, provisioned and Pending, exactly this request message, which no other connection on the PLS carries, not bound to another connection)"
 	}
 	return name + " verification did not pass"
 }

@@ -130,9 +130,13 @@ func (s *serviceRun) applyStep(ctx context.Context, c *arm.Connection, row *stor
 	if !strings.EqualFold(c.Status, StatusPending) {
 		return s.outcome(*c, Unchanged, nil), &NotPendingError{Status: c.Status}
 	}
-	facts, spl, err := s.facts(ctx, *c, row, StatusPending)
+	facts, v, err := s.verifiedFacts(ctx, *c, row)
 	if err != nil {
 		return Outcome{}, err
+	}
+	spl := v.spl
+	if req.Action == policy.Approve {
+		spl = v.chosen() // binding.go: a person approving one of several candidates
 	}
 	d := s.r.Policy.Evaluate(facts)
 	if d.Action != req.Action && !req.Force {
@@ -173,7 +177,7 @@ func (r *Reconciler) Evaluate(ctx context.Context, connectionID string) (policy.
 		if err != nil {
 			return policy.Facts{}, policy.Decision{}, err
 		}
-		facts, _, err := run.facts(ctx, c, row, StatusPending, StatusApproved)
+		facts, _, err := run.facts(ctx, c, row)
 		if err != nil {
 			return policy.Facts{}, policy.Decision{}, err
 		}

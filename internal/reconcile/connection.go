@@ -58,7 +58,7 @@ func (s *serviceRun) reload(ctx context.Context, name string) (*store.Connection
 }
 
 func (s *serviceRun) outcome(c arm.Connection, res Result, err error) Outcome {
-	return Outcome{PLSID: s.pls.ID, Connection: c.Name, ConnectionID: c.ID, From: c.Status, To: c.Status, Result: res, Err: err}
+	return Outcome{PLSID: s.pls.ID, Connection: c.Name, ConnectionID: c.ID, From: c.Status, To: c.Status, Result: res, Description: c.Description, Err: err}
 }
 
 // step is one pass over a connection with a given stored row. A returned
@@ -253,16 +253,27 @@ func (s *serviceRun) observeRemoved(ctx context.Context, row *store.Connection) 
 
 // decidePending asks the policy about a Pending connection and acts on it.
 func (s *serviceRun) decidePending(ctx context.Context, c *arm.Connection, row *store.Connection) (Outcome, error) {
-	facts, spl, err := s.facts(ctx, *c, row, StatusPending)
+	facts, v, err := s.verifiedFacts(ctx, *c, row)
 	if err != nil {
 		return s.outcome(*c, Failed, nil), err
 	}
 	d := s.r.Policy.Evaluate(facts)
+	if v.spl == nil && len(v.ambiguous) > 0 {
+		// A resource could vouch for this connection and others: if that
+		// would change the decision, nobody is approved and a person decides.
+		verified := facts
+		verified.Verified = map[string]bool{VerifiedWebPubSub: true}
+		if dv := s.r.Policy.Evaluate(verified); dv.Action != d.Action || dv.Rule != d.Rule {
+			return s.recordAmbiguous(ctx, c, row, dv, v)
+		}
+	}
 	switch d.Action {
 	case policy.Approve, policy.Reject:
-		return s.act(ctx, c, row, actRequest{
-			action: d.Action, rule: d.Rule, actor: "rule:" + d.Rule, reason: d.Reason, message: d.Message, spl: spl,
-		})
+		req := actRequest{action: d.Action, rule: d.Rule, actor: "rule:" + d.Rule, reason: d.Reason, message: d.Message}
+		if d.Action == policy.Approve {
+			req.spl = v.spl // bound to this connection before the intent (act)
+		}
+		return s.act(ctx, c, row, req)
 	}
 	// Leave: record the decision once (not on every tick), so the status page
 	// and notification say why it waits.
@@ -292,7 +303,7 @@ func (s *serviceRun) checkApproved(ctx context.Context, c *arm.Connection, row *
 			return s.outcome(*c, Failed, nil), err
 		}
 	}
-	facts, _, err := s.facts(ctx, *c, row, StatusPending, StatusApproved)
+	facts, _, err := s.facts(ctx, *c, row)
 	if err != nil {
 		return s.outcome(*c, Failed, nil), err
 	}
@@ -423,6 +434,16 @@ func (s *serviceRun) act(ctx context.Context, c *arm.Connection, row *store.Conn
 		tr.ID = id
 	}
 
+	// 0. A shared private link resource that vouches for this approval is
+	// bound to this connection first (Add, never freed): it vouches for one
+	// connection ever, and nothing is recorded or written on its word unless
+	// the binding is ours.
+	if req.spl != nil && req.action == policy.Approve {
+		if err := s.bind(ctx, *c, req); err != nil {
+			return o, err
+		}
+	}
+
 	// 1. Claim the row: the If-Match makes exactly one invocation the actor.
 	claim := *row
 	claim.PendingAction, claim.PendingTransition = string(req.action), tr.ID
@@ -431,10 +452,6 @@ func (s *serviceRun) act(ctx context.Context, c *arm.Connection, row *store.Conn
 	claim.PendingDescription = description
 	if req.spl != nil {
 		claim.SharedPrivateLinkID, claim.SharedPrivateLinkStatus = req.spl.ID, req.spl.Status
-		if s.splUsed == nil {
-			s.splUsed = map[string]string{}
-		}
-		s.splUsed[arm.NormalizeID(req.spl.ID)] = strings.ToLower(c.Name)
 	}
 	// The lease is measured from before the claim is sent: the holder's view
 	// of it can only be shorter than the row says.
@@ -786,7 +803,7 @@ func (s *serviceRun) notify(ctx context.Context, o Outcome) {
 		return
 	}
 	switch o.Result {
-	case Approved, Rejected, LeftPending, Drift, Failed:
+	case Approved, Rejected, LeftPending, Ambiguous, Drift, Failed:
 		s.r.Notifier.Notify(ctx, o)
 	}
 }

@@ -19,6 +19,11 @@
 //   - a claim whose holder died (lease expired or released) is resumed from its
 //     stored intent, never re-decided behind the audit row's back;
 //   - Rejected is terminal: it is never flipped; unmatched connections stay Pending;
+//   - a Web PubSub shared private link resource vouches (verifiedBy: webPubSub)
+//     only for the one connection that could be its own, and each instance of it
+//     for one connection ever: the binding is stored before the intent and never
+//     freed; two or more candidates are recorded as Ambiguous and none is
+//     approved (binding.go);
 //   - ARM ETags are not relied upon (the connection PUT declares no If-Match):
 //     the fresh read decides.
 //

@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"slices"
 	"strings"
 
 	"github.com/plsgate/plsgate/internal/arm"
@@ -13,45 +12,31 @@ import (
 // VerifiedWebPubSub is the verification name rules use (verifiedBy: webPubSub).
 const VerifiedWebPubSub = "webPubSub"
 
-// facts builds what the policy sees for one connection. When a rule uses
-// verifiedBy: webPubSub, the configured Web PubSub resources are asked (once
-// per call) for a shared private link resource that points at this PLS with
-// this request message and one of splStatuses; it is returned for the journey.
-func (s *serviceRun) facts(ctx context.Context, c arm.Connection, row *store.Connection, splStatuses ...string) (policy.Facts, *arm.SharedPrivateLinkResource, error) {
+// facts builds what the policy sees for one connection, judging it by its
+// request as made (the stored message; an approval overwrites the
+// description). When a rule could use verifiedBy: webPubSub, the configured
+// Web PubSub resources are asked (see binding.go); the resource that vouches
+// for the connection is returned for the binding and the journey.
+func (s *serviceRun) facts(ctx context.Context, c arm.Connection, row *store.Connection) (policy.Facts, *arm.SharedPrivateLinkResource, error) {
+	f, v, err := s.verifiedFacts(ctx, c, row)
+	return f, v.spl, err
+}
+
+func (s *serviceRun) verifiedFacts(ctx context.Context, c arm.Connection, row *store.Connection) (policy.Facts, verdict, error) {
 	if row != nil && row.RequestMessage != "" {
-		c.Description = row.RequestMessage // the request as made, not our approval note
+		c.Description = row.RequestMessage
 	}
 	f := Facts(s.pls, c)
 	f.Now = s.r.now()
 	if s.r.SharedLinks == nil || len(s.r.WebPubSubIDs) == 0 || !s.r.Policy.NeedsVerification(f, VerifiedWebPubSub) {
-		return f, nil, nil // no rule could use it: no ARM read for it
+		return f, verdict{}, nil // no rule could use it: no ARM read for it
 	}
-	s.splOnce.Do(func() {
-		for _, id := range s.r.WebPubSubIDs {
-			items, err := s.r.SharedLinks.ListSharedPrivateLinkResources(ctx, id)
-			if err != nil {
-				s.splErr = armErrWrap("list shared private link resources of "+id, err)
-				return
-			}
-			s.spls = append(s.spls, items...)
-		}
-	})
-	if s.splErr != nil {
-		return f, nil, s.splErr
+	v, err := s.verify(ctx, c, row)
+	if err != nil {
+		return f, verdict{}, err
 	}
-	f.Verified = map[string]bool{VerifiedWebPubSub: false}
-	for i := range s.spls {
-		spl := &s.spls[i]
-		if by, ok := s.splUsed[arm.NormalizeID(spl.ID)]; ok && by != strings.ToLower(c.Name) {
-			continue
-		}
-		if arm.SameID(spl.PrivateLinkResourceID, s.pls.ID) && spl.RequestMessage == c.Description &&
-			slices.ContainsFunc(splStatuses, func(st string) bool { return strings.EqualFold(st, spl.Status) }) {
-			f.Verified[VerifiedWebPubSub] = true
-			return f, spl, nil
-		}
-	}
-	return f, nil, nil
+	f.Verified = map[string]bool{VerifiedWebPubSub: v.spl != nil}
+	return f, v, nil
 }
 
 // Facts maps ARM's view of a PLS and one of its connections to policy facts.

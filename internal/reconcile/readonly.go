@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/plsgate/plsgate/internal/arm"
 	"github.com/plsgate/plsgate/internal/store"
@@ -25,6 +26,9 @@ type readOnly struct {
 	conns map[string]store.Connection // by connKey
 	trans map[string]store.Transition // by plsID|transition ID
 	etag  int
+	// bindings (by instanceKey) and sightings (by resource ID): binding.go.
+	bindings  map[string]store.Binding
+	sightings map[string]time.Time
 }
 
 func connKey(plsID, name string) string {

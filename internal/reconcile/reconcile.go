@@ -7,7 +7,6 @@ import (
 	"iter"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/plsgate/plsgate/internal/arm"
@@ -79,7 +78,10 @@ type Outcome struct {
 	// AlsoObserved: this pass first recorded a change made outside plsgate
 	// (Result then tells what followed, e.g. Drift).
 	AlsoObserved bool
-	Err          error `json:"-"`
+	// Description is the connection's description as read (a Pending
+	// connection's request message).
+	Description string `json:"-"`
+	Err         error  `json:"-"`
 }
 
 // Store is the part of internal/store that reconcile uses.
@@ -90,6 +92,11 @@ type Store interface {
 	AppendTransition(ctx context.Context, t *store.Transition) (bool, error)
 	UpdateTransition(ctx context.Context, t *store.Transition) error
 	GetTransition(ctx context.Context, plsID, id string) (*store.Transition, error)
+	// Bindings of Web PubSub shared private link resources (binding.go).
+	GetBinding(ctx context.Context, splID, instance string) (*store.Binding, error)
+	AddBinding(ctx context.Context, b *store.Binding) error
+	SharedLinkSighting(ctx context.Context, splID string) (time.Time, error)
+	SightSharedLink(ctx context.Context, splID string, at time.Time) (time.Time, error)
 }
 
 // PendingFinder finds candidate PLSs with a Pending connection (Azure Resource Graph).
@@ -235,12 +242,8 @@ func (r *Reconciler) reconcileService(ctx context.Context, pls *arm.PrivateLinkS
 	if err != nil {
 		return nil, err
 	}
-	run := &serviceRun{r: r, pls: pls, trig: t, readAt: readAt, splUsed: map[string]string{}}
-	for _, row := range rows {
-		if row.SharedPrivateLinkID != "" && !strings.EqualFold(row.Status, StatusRemoved) {
-			run.splUsed[arm.NormalizeID(row.SharedPrivateLinkID)] = strings.ToLower(row.Name)
-		}
-	}
+	run := &serviceRun{r: r, pls: pls, trig: t, readAt: readAt}
+	run.wps.rows = rows
 	var outs []Outcome
 	var errs []error
 	seen := make(map[string]bool, len(pls.Connections))
@@ -358,12 +361,7 @@ type serviceRun struct {
 
 	holderID string // identifies this call's claims (lease holder)
 
-	splOnce sync.Once
-	spls    []arm.SharedPrivateLinkResource
-	splErr  error
-	// splUsed: a shared private link resource vouches for one connection only,
-	// so a copied request message cannot ride on another's verification.
-	splUsed map[string]string // spl ID → connection name
+	wps wpsState // Web PubSub verification (binding.go)
 }
 
 func truncate(s string, n int) string {

@@ -386,30 +386,34 @@ func TestWebPubSubVerificationAndJourney(t *testing.T) {
 	e.arm.AddSharedPrivateLinks(arm.SharedPrivateLinkResource{
 		ID: wpsID + "/sharedPrivateLinkResources/pls-pe", Name: "pls-pe", WebPubSubID: wpsID,
 		PrivateLinkResourceID: plsID, RequestMessage: "wps approve", Status: StatusPending, ProvisioningState: "Succeeded",
+		CreatedAt: time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC),
 	})
 	outs, err := e.r.Reconcile(context.Background(), plsID, ev)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Both carry the message; the shared private link resource vouches for one
-	// request only, so the other waits for a human.
-	approved := 0
+	// Both carry the message: the shared private link resource cannot say
+	// which one it made, so neither is approved and a person decides.
 	for _, o := range outs {
-		if o.Result == Approved {
-			approved++
+		if o.Result != Ambiguous {
+			t.Fatalf("%s: %s, want ambiguous: %+v", o.Connection, o.Result, outs)
 		}
 	}
-	if approved != 1 {
-		t.Fatalf("approved %d, want 1: %+v", approved, outs)
+	if w := e.arm.Writes.Load(); w != 0 {
+		t.Fatalf("%d ARM writes for ambiguous candidates", w)
 	}
-	var hist []store.Transition
-	for _, name := range []string{"wps", "fake"} {
-		if e.arm.Status(plsID, name) == StatusApproved {
-			hist = e.store.history(name)
-		}
+	// The other request is withdrawn: the one left is approved, and the Web
+	// PubSub side of the journey is followed.
+	e.pls(conn("wps", StatusPending, "wps approve", peSvc))
+	if _, err := e.r.Reconcile(context.Background(), plsID, ev); err != nil {
+		t.Fatal(err)
 	}
-	wantSteps(t, hist,
+	if e.arm.Status(plsID, "wps") != StatusApproved || e.arm.Writes.Load() != 1 {
+		t.Fatalf("wps is %s after %d writes", e.arm.Status(plsID, "wps"), e.arm.Writes.Load())
+	}
+	wantSteps(t, e.store.history("wps"),
 		"connection >Pending observed observed",
+		"connection Pending>Pending ambiguous rule:webpubsub",
 		"connection Pending>Approved done rule:webpubsub",
 		"sharedPrivateLinkResource Pending>Approved observed observed")
 }

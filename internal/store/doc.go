@@ -1,6 +1,6 @@
 // Package store is plsgate's durable state in Azure Table storage (aztables).
 //
-// It owns three tables (names optionally prefixed, for tests):
+// It owns four tables (names optionally prefixed, for tests):
 //
 //   - connections: the current state of each private endpoint connection plsgate has seen, one row per
 //     (PLS, connection); PartitionKey = EscapeKey(lower-case PLS ID), RowKey = EscapeKey(name). Rows are
@@ -12,6 +12,11 @@
 //     maps onto the same row and AppendTransition is idempotent.
 //   - runs: reconcile runs (partition "run", newest first) and scan checkpoints (partition
 //     "checkpoint"), so a timer scan that runs out of time resumes on the next tick.
+//   - bindings: which connection each Web PubSub shared private link resource instance vouched for;
+//     PartitionKey = EscapeKey(lower-case resource ID), RowKey = the instance ("created-" + its
+//     systemData.createdAt, or "seen-" + plsgate's first sighting, recorded in the same partition).
+//     Written with Add before an approval's intent and never deleted, so an instance vouches for one
+//     connection ever; "which connection does this resource vouch for?" is one partition query.
 //
 // The store enforces Azure's limits itself (Azurite is laxer): keys ≤ 1 KiB without / \ # ? or control
 // characters (EscapeKey), string properties ≤ 64 KiB, entities ≤ 1 MiB; free-text fields (Reason,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -103,5 +104,47 @@ func TestRetriedWriteIsOurs(t *testing.T) {
 	}
 	if err := s.PutConnection(ctx, &stale); !errors.Is(err, ErrConflict) {
 		t.Fatalf("stale update: %v", err)
+	}
+}
+
+// hangOnEntities passes table creation through and never answers an entity request
+// until the request's context ends, as a stalled Table service would.
+type hangOnEntities struct{ next policy.Transporter }
+
+func (h hangOnEntities) Do(req *http.Request) (*http.Response, error) {
+	if req.URL.Path == "/devstoreaccount1/Tables" || strings.HasSuffix(req.URL.Path, "/Tables") {
+		return h.next.Do(req)
+	}
+	<-req.Context().Done()
+	return nil, req.Context().Err()
+}
+
+// Every try of a Table call is bounded even when the caller's context is not: a stalled
+// service must not hold a claim's lease past its expiry (issue 13.3). Without a per-try
+// timeout this call never returns.
+func TestTableCallsHaveATryTimeout(t *testing.T) {
+	t.Parallel()
+	if got := clientOptions(Options{Retry: &policy.RetryOptions{MaxRetries: 2}}).Retry.TryTimeout; got != DefaultTryTimeout {
+		t.Fatalf("try timeout with caller retry options = %v, want %v", got, DefaultTryTimeout)
+	}
+	s, err := New(context.Background(), Options{
+		ConnectionString: azurite.Start(t), TablePrefix: azurite.TablePrefix(t),
+		Transport: hangOnEntities{next: http.DefaultClient},
+		Retry:     &policy.RetryOptions{MaxRetries: -1}, // one try, default TryTimeout
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- s.PutConnection(context.Background(), &Connection{PLSID: testPLS, Name: "c", Status: "Pending"})
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("want the try's deadline, got %v", err)
+		}
+	case <-time.After(2 * time.Minute): // a watchdog, not a timing assertion
+		t.Fatal("a Table call with no caller deadline never returned")
 	}
 }

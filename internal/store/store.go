@@ -20,6 +20,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"github.com/plsgate/plsgate/internal/redact"
 )
 
 // Table names (before TablePrefix) and fixed partitions of the runs table.
@@ -66,7 +68,8 @@ type Options struct {
 	// TablePrefix is prepended to every table name (letters and digits, starting with a letter);
 	// tests use it to isolate themselves.
 	TablePrefix string
-	// Retry overrides azcore's default retry policy (optional; tests shorten it).
+	// Retry overrides azcore's default retry policy (optional; tests shorten it). A zero
+	// TryTimeout becomes DefaultTryTimeout.
 	Retry *policy.RetryOptions
 	// Transport replaces the HTTP client (optional; tests count Table calls with it).
 	Transport policy.Transporter
@@ -75,6 +78,7 @@ type Options struct {
 // Store is safe for concurrent use.
 type Store struct {
 	connections, transitions, runs *aztables.Client
+	bindings                       *aztables.Client // see bindings.go
 }
 
 const devStorage = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
@@ -83,20 +87,37 @@ const devStorage = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
 
 var prefixRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9]{0,40})?$`)
 
-// New connects to Table storage and creates the three tables if they are missing.
+// DefaultTryTimeout bounds each try of a Table call. azcore sets none by default, so a
+// request the service never answers would hold a claim's lease until it expired and let
+// another instance act on the same intent; with it, a call takes at most about
+// (MaxRetries+1)·TryTimeout plus the retry delays. A Table operation normally answers in
+// milliseconds.
+const DefaultTryTimeout = 5 * time.Second
+
+// New connects to Table storage and creates its tables if they are missing.
 func New(ctx context.Context, o Options) (*Store, error) {
 	if !prefixRE.MatchString(o.TablePrefix) {
 		return nil, fmt.Errorf("store: table prefix %q must be letters and digits starting with a letter (≤ 41 chars)", o.TablePrefix)
 	}
+	return open(ctx, o, clientOptions(o))
+}
+
+// clientOptions builds the aztables options: every try of every call is bounded.
+func clientOptions(o Options) *aztables.ClientOptions {
 	copts := &aztables.ClientOptions{}
 	if o.Retry != nil {
 		copts.Retry = *o.Retry
 	}
+	if copts.Retry.TryTimeout <= 0 {
+		copts.Retry.TryTimeout = DefaultTryTimeout
+	}
 	copts.Transport = o.Transport
-	return open(ctx, o, copts)
+	return copts
 }
 
 func open(ctx context.Context, o Options, copts *aztables.ClientOptions) (*Store, error) {
+	// A SAS connection string puts sig= on every request URL; errors must not carry it.
+	copts.PerCallPolicies = append(copts.PerCallPolicies, redact.Policy{})
 	var (
 		svc *aztables.ServiceClient
 		err error
@@ -109,9 +130,10 @@ func open(ctx context.Context, o Options, copts *aztables.ClientOptions) (*Store
 		if cs == "UseDevelopmentStorage=true" {
 			cs = devStorage // aztables rejects the shorthand
 		}
-		// The parse error does not echo the string (it holds the account key).
+		// aztables' own message does not echo the string, but a url.Parse error inside it
+		// quotes the service URL with the SAS appended: redact.
 		if svc, err = aztables.NewServiceClientFromConnectionString(cs, copts); err != nil {
-			return nil, fmt.Errorf("store: parse storage connection string: %w", err)
+			return nil, fmt.Errorf("store: parse storage connection string: %w", redact.Error(err))
 		}
 	case o.Endpoint != "":
 		if o.Credential == nil {
@@ -127,10 +149,10 @@ func open(ctx context.Context, o Options, copts *aztables.ClientOptions) (*Store
 	for _, t := range []struct {
 		name string
 		c    **aztables.Client
-	}{{ConnectionsTable, &s.connections}, {TransitionsTable, &s.transitions}, {RunsTable, &s.runs}} {
+	}{{ConnectionsTable, &s.connections}, {TransitionsTable, &s.transitions}, {RunsTable, &s.runs}, {BindingsTable, &s.bindings}} {
 		name := o.TablePrefix + t.name
 		if _, err := svc.CreateTable(ctx, name, nil); err != nil && !tableExists(err) {
-			return nil, fmt.Errorf("store: create table %s: %w", name, err)
+			return nil, fmt.Errorf("store: create table %s: %w", name, redact.Error(err)) // a URL that does not parse fails before the pipeline
 		}
 		*t.c = svc.NewClient(name)
 	}

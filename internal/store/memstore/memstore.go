@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/plsgate/plsgate/internal/arm"
@@ -22,6 +23,8 @@ type Store struct {
 	transitions map[string]map[string]store.Transition // partition → row key → row
 	runs        map[string]store.Run
 	checkpoints map[string]string
+	bindings    map[string]map[string]store.Binding // lower SPL ID → instance → binding
+	sightings   map[string]time.Time                // lower SPL ID → first sighting
 	etag        uint64
 
 	// Down makes every call fail as if Table storage answered 503 (see Unavailable).
@@ -61,6 +64,8 @@ func New() *Store {
 		transitions: map[string]map[string]store.Transition{},
 		runs:        map[string]store.Run{},
 		checkpoints: map[string]string{},
+		bindings:    map[string]map[string]store.Binding{},
+		sightings:   map[string]time.Time{},
 	}
 }
 
@@ -374,12 +379,14 @@ func (s *Store) SeedRun(r store.Run) {
 	s.runs[r.ID] = r
 }
 
-// Reset forgets every connection and transition (runs and checkpoints stay).
+// Reset forgets every connection, transition and binding (runs and checkpoints stay).
 func (s *Store) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.conns)
 	clear(s.transitions)
+	clear(s.bindings)
+	clear(s.sightings)
 }
 
 // GetCheckpoint returns the stored position ("" when none).
@@ -419,4 +426,87 @@ func sentinel(err error) error {
 		}
 	}
 	return errors.New(err.Error())
+}
+
+// AddBinding adds a binding; store.ErrConflict when its instance is bound.
+func (s *Store) AddBinding(_ context.Context, b *store.Binding) error {
+	if err := s.down(); err != nil {
+		return err
+	}
+	if b.CreatedAt.IsZero() {
+		return errors.New("memstore: add binding: the instance time (CreatedAt) is zero")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pk := arm.NormalizeID(b.SharedPrivateLinkID)
+	p := s.bindings[pk]
+	if _, ok := p[b.Instance()]; ok {
+		return store.ErrConflict
+	}
+	if p == nil {
+		p = map[string]store.Binding{}
+		s.bindings[pk] = p
+	}
+	b.ETag = s.nextETag()
+	p[b.Instance()] = *b
+	return nil
+}
+
+// GetBinding reads the binding of one instance; store.ErrNotFound when unbound.
+func (s *Store) GetBinding(_ context.Context, splID, instance string) (*store.Binding, error) {
+	if err := s.down(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.bindings[arm.NormalizeID(splID)][instance]
+	if !ok {
+		return nil, store.ErrNotFound
+	}
+	return &b, nil
+}
+
+// ListBindings returns every binding of one shared private link resource, oldest instance first.
+func (s *Store) ListBindings(_ context.Context, splID string) ([]store.Binding, error) {
+	if err := s.down(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []store.Binding
+	for _, b := range s.bindings[arm.NormalizeID(splID)] {
+		out = append(out, b)
+	}
+	slices.SortFunc(out, func(a, b store.Binding) int { return strings.Compare(a.Instance(), b.Instance()) })
+	return out, nil
+}
+
+// SharedLinkSighting returns the recorded first sighting; store.ErrNotFound when none.
+func (s *Store) SharedLinkSighting(_ context.Context, splID string) (time.Time, error) {
+	if err := s.down(); err != nil {
+		return time.Time{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at, ok := s.sightings[arm.NormalizeID(splID)]
+	if !ok {
+		return time.Time{}, store.ErrNotFound
+	}
+	return at, nil
+}
+
+// SightSharedLink records at as the first sighting unless one exists, and returns the recorded one.
+func (s *Store) SightSharedLink(_ context.Context, splID string, at time.Time) (time.Time, error) {
+	if err := s.down(); err != nil {
+		return time.Time{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := arm.NormalizeID(splID)
+	if cur, ok := s.sightings[k]; ok {
+		return cur, nil
+	}
+	at = at.UTC().Truncate(100 * time.Nanosecond)
+	s.sightings[k] = at
+	return at, nil
 }

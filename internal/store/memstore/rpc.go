@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/rpc"
 	"sync/atomic"
+	"time"
 
 	"github.com/plsgate/plsgate/internal/store"
 )
@@ -76,6 +77,39 @@ func (v *Service) PutRun(run store.Run, r *store.Run) error {
 
 func (v *Service) GetCheckpoint(scope string, r *string) (err error) {
 	*r, err = v.s.GetCheckpoint(context.Background(), scope)
+	return err
+}
+
+// SightReply is SharedLinkSighting's and SightSharedLink's answer.
+type SightReply struct{ At time.Time }
+
+// SightArgs is SightSharedLink's request.
+type SightArgs struct {
+	SPLID string
+	At    time.Time
+}
+
+func (v *Service) AddBinding(b store.Binding, etag *string) error {
+	err := v.s.AddBinding(context.Background(), &b)
+	*etag = b.ETag
+	return err
+}
+
+func (v *Service) GetBinding(k Key, r *store.Binding) error {
+	b, err := v.s.GetBinding(context.Background(), k.PLSID, k.Name)
+	if err == nil {
+		*r = *b
+	}
+	return err
+}
+
+func (v *Service) SharedLinkSighting(splID string, r *SightReply) (err error) {
+	r.At, err = v.s.SharedLinkSighting(context.Background(), splID)
+	return err
+}
+
+func (v *Service) SightSharedLink(a SightArgs, r *SightReply) (err error) {
+	r.At, err = v.s.SightSharedLink(context.Background(), a.SPLID, a.At)
 	return err
 }
 
@@ -205,6 +239,41 @@ func (c *Client) GetCheckpoint(_ context.Context, scope string) (string, error) 
 func (c *Client) PutCheckpoint(_ context.Context, scope, value string) error {
 	var ok bool
 	return sentinel(c.call("Store.PutCheckpoint", [2]string{scope, value}, &ok))
+}
+
+func (c *Client) AddBinding(_ context.Context, b *store.Binding) error {
+	var etag string
+	if err := c.call("Store.AddBinding", *b, &etag); err != nil {
+		return sentinel(err)
+	}
+	b.ETag = etag
+	return nil
+}
+
+// GetBinding reads one binding; the Key's PLSID carries the shared private link resource ID and
+// its Name the instance.
+func (c *Client) GetBinding(_ context.Context, splID, instance string) (*store.Binding, error) {
+	var r store.Binding
+	if err := c.call("Store.GetBinding", Key{splID, instance}, &r); err != nil {
+		return nil, sentinel(err)
+	}
+	return &r, nil
+}
+
+func (c *Client) SharedLinkSighting(_ context.Context, splID string) (time.Time, error) {
+	var r SightReply
+	if err := c.call("Store.SharedLinkSighting", splID, &r); err != nil {
+		return time.Time{}, sentinel(err)
+	}
+	return r.At, nil
+}
+
+func (c *Client) SightSharedLink(_ context.Context, splID string, at time.Time) (time.Time, error) {
+	var r SightReply
+	if err := c.call("Store.SightSharedLink", SightArgs{splID, at}, &r); err != nil {
+		return time.Time{}, sentinel(err)
+	}
+	return r.At, nil
 }
 
 // Stats returns the remote store's row counts.
