@@ -475,7 +475,7 @@ func TestTablesMatchStore(t *testing.T) {
 	for _, m := range regexp.MustCompile(`'([^']+)'`).FindAllStringSubmatch(main.src[open:main.closing(open)], -1) {
 		got = append(got, m[1])
 	}
-	want := []string{store.ConnectionsTable, store.TransitionsTable, store.RunsTable}
+	want := []string{store.ConnectionsTable, store.TransitionsTable, store.RunsTable, store.BindingsTable}
 	sort.Strings(got)
 	sort.Strings(want)
 	if !slices.Equal(got, want) {

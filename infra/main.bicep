@@ -215,12 +215,13 @@ var roleName = 'plsgate connection approver (${name}-${token})'
 // The function Event Grid delivers to: functions/ResourceEvents/function.json (eventGridTrigger).
 var eventsFunctionName = 'ResourceEvents'
 
-// plsgate's tables (internal/store: connections, transitions, runs), created here so that the
+// plsgate's tables (internal/store: connections, transitions, runs, bindings), created here so that the
 // first run does not depend on a create-table call.
 var tableNames = [
   'connections'
   'transitions'
   'runs'
+  'bindings' // which connection each Web PubSub shared private link resource instance vouched for (internal/store/bindings.go)
 ]
 
 // Built-in role IDs (azure-docs role-based-access-control/built-in-roles.md).

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -19,11 +20,13 @@ import (
 	"github.com/plsgate/plsgate/handler"
 	"github.com/plsgate/plsgate/internal/api"
 	"github.com/plsgate/plsgate/internal/arm"
+	"github.com/plsgate/plsgate/internal/auth"
 	"github.com/plsgate/plsgate/internal/config"
 	"github.com/plsgate/plsgate/internal/events"
 	"github.com/plsgate/plsgate/internal/notify"
 	"github.com/plsgate/plsgate/internal/policy"
 	"github.com/plsgate/plsgate/internal/reconcile"
+	"github.com/plsgate/plsgate/internal/redact"
 	"github.com/plsgate/plsgate/internal/store"
 )
 
@@ -79,6 +82,7 @@ type Deps struct {
 // New builds plsgate from a validated Config. An invalid policy is a config
 // error (the caller exits 2).
 func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, deps Deps) (*App, error) {
+	logger = redact.Logger(logger) // no URL query (SAS sig=, ?code=) in any log line
 	pol := deps.Policy
 	if pol == nil {
 		var err error
@@ -105,7 +109,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, deps Deps
 	}
 	a := &App{
 		Config: cfg, Store: st, ARM: armClient, Policy: pol, Logger: logger,
-		Classifier: events.NewClassifier(events.Scope{Subscriptions: cfg.ScopeSubscriptions, PLSIDs: cfg.ScopePLSIDs}),
+		Classifier: events.NewClassifier(events.Scope{Subscriptions: cfg.ScopeSubscriptions, PLSIDs: cfg.ScopePLSIDs, WebPubSubIDs: cfg.WebPubSubIDs}),
 	}
 	notifier := deps.Notifier
 	if notifier == nil && cfg.NotifyTopicEndpoint != "" {
@@ -118,7 +122,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, deps Deps
 	a.Reconciler = &reconcile.Reconciler{
 		ARM: armClient, Store: st, Policy: pol, Notifier: notifier,
 		WebPubSubIDs: cfg.WebPubSubIDs, DryRun: cfg.DryRun, EnforceDrift: cfg.DriftMode == config.DriftEnforce,
-		Logger: logger,
+		FailedRetryInterval: cfg.FailedRetryInterval,
+		Logger:              logger,
 	}
 	if len(cfg.WebPubSubIDs) > 0 {
 		a.Reconciler.SharedLinks = armClient
@@ -126,9 +131,20 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, deps Deps
 	if cfg.ScopeResourceGraph {
 		a.Reconciler.Graph = armClient
 	}
+	// AUTH_MODE: entra verifies tokens itself (discovery on the first token, not at start-up).
+	var tokens api.TokenVerifier
+	if cfg.AuthMode == auth.ModeEntra {
+		v, err := auth.NewEntraVerifier(auth.EntraOptions{TenantID: cfg.AuthTenantID, Audiences: cfg.AuthAudiences, AuthorityHost: cfg.AuthAuthorityHost})
+		if err != nil {
+			return nil, &ConfigError{Setting: "AUTH_MODE", Err: err}
+		}
+		tokens = v
+	}
+	logger.Info("API authorization", "mode", string(cfg.AuthMode), "approvers", cfg.Approvers.Strings(), "approversForce", cfg.ApproversForce.Strings())
 	a.API = api.New(api.Options{
 		Deciders: a.Reconciler, Store: st, Runs: st, Policy: pol,
-		Approvers: cfg.Approvers, ApproversForce: cfg.ApproversForce,
+		AuthMode: cfg.AuthMode, Approvers: cfg.Approvers, ApproversForce: cfg.ApproversForce,
+		Tokens: tokens, AuthTenantID: cfg.AuthTenantID,
 		Scope: a.Scope(), ScanConcurrency: cfg.ReconcileConcurrency, ScanBudget: cfg.ReconcileTimeBudget,
 		BaseContext: ctx, Logger: logger,
 	})
@@ -204,8 +220,20 @@ func (a *App) HandleEvent(ctx context.Context, inv *handler.Invocation, raw json
 			log.Debug("no Pending connection in the notification body: skipped", "pls", h.PLSIDs)
 			continue
 		}
+		at, _ := time.Parse(time.RFC3339Nano, ev.Time) // zero (= now) when absent or odd
+		trig := reconcile.Trigger{Kind: "event", EventID: ev.ID, InvocationID: inv.ID, At: at}
+		if h.Kind == events.SharedPrivateLinkWritten || h.Kind == events.SharedPrivateLinkDeleted {
+			spl := reconcile.SharedLinkEvent{ID: h.SharedPrivateLinkID, Deleted: h.Kind == events.SharedPrivateLinkDeleted, EventTime: at}
+			outs, err := a.Reconciler.ReconcileSharedLink(ctx, spl, a.Classifier.InScope, trig)
+			errs = a.settle(inv, log, h.SharedPrivateLinkID, outs, err, errs)
+			continue
+		}
 		plsIDs := h.PLSIDs
 		if h.Kind == events.PrivateEndpointWritten {
+			if !a.roleCoversPrivateEndpoint(h.PrivateEndpointID) {
+				log.Info("private endpoint outside the subscriptions where plsgate's role is assigned: acknowledged without a read (the timer covers its connection)", "privateEndpoint", h.PrivateEndpointID)
+				continue
+			}
 			pe, err := a.ARM.GetPrivateEndpoint(ctx, h.PrivateEndpointID)
 			if err != nil {
 				if arm.IsRetryable(err) {
@@ -217,21 +245,58 @@ func (a *App) HandleEvent(ctx context.Context, inv *handler.Invocation, raw json
 			}
 			plsIDs = slices.DeleteFunc(slices.Clone(pe.TargetIDs), func(id string) bool { return !a.Classifier.InScope(id) })
 		}
-		at, _ := time.Parse(time.RFC3339Nano, ev.Time) // zero (= now) when absent or odd
-		trig := reconcile.Trigger{Kind: "event", EventID: ev.ID, InvocationID: inv.ID, At: at}
 		for _, pls := range plsIDs {
 			outs, err := a.Reconciler.Reconcile(ctx, pls, trig)
-			a.logOutcomes(inv, log, outs)
-			if err != nil {
-				if reconcile.IsRetryable(err) {
-					errs = append(errs, err)
-				} else {
-					log.Warn("terminal error recorded and acknowledged", "pls", pls, "err", err)
-				}
-			}
+			errs = a.settle(inv, log, pls, outs, err, errs)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// settle logs what one reconcile did and adds what must fail the invocation
+// (so Event Grid redelivers) to errs.
+func (a *App) settle(inv *handler.Invocation, log *slog.Logger, what string, outs []reconcile.Outcome, err error, errs []error) []error {
+	a.logOutcomes(inv, log, outs)
+	if held := inProgress(outs); len(held) > 0 {
+		// Another invocation holds a claim; if it crashed, only the lease's
+		// expiry frees it. Failing makes Event Grid redeliver (10 s, 30 s,
+		// 1 min, …) so the claim is finished soon after, not at the next
+		// timer tick; a live holder costs one extra delivery, never a write.
+		errs = append(errs, fmt.Errorf("%s on %s: another invocation holds the claim; redelivery will finish it", strings.Join(held, ", "), what))
+	}
+	if err != nil {
+		if reconcile.IsRetryable(err) {
+			errs = append(errs, err)
+		} else {
+			log.Warn("terminal error recorded and acknowledged", "target", what, "err", err)
+		}
+	}
+	return errs
+}
+
+// roleCoversPrivateEndpoint reports whether plsgate's role lets it read the
+// private endpoint peID: infra/ assigns the role at each SCOPE_SUBSCRIPTIONS
+// subscription, but only on the service itself for SCOPE_PLS_IDS, so a private
+// endpoint elsewhere (another subscription or tenant) is not ours to read.
+// With no scope configured (everything) the read is attempted.
+func (a *App) roleCoversPrivateEndpoint(peID string) bool {
+	subs := a.Config.ScopeSubscriptions
+	if len(subs) == 0 && len(a.Config.ScopePLSIDs) == 0 {
+		return true
+	}
+	sub := arm.SubscriptionOf(arm.NormalizeID(peID))
+	return sub != "" && slices.ContainsFunc(subs, func(s string) bool { return strings.EqualFold(s, sub) })
+}
+
+// inProgress names the connections another invocation was acting on.
+func inProgress(outs []reconcile.Outcome) []string {
+	var held []string
+	for _, o := range outs {
+		if o.Result == reconcile.InProgress {
+			held = append(held, o.Connection)
+		}
+	}
+	return held
 }
 
 func (a *App) logOutcomes(inv *handler.Invocation, log *slog.Logger, outs []reconcile.Outcome) {

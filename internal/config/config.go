@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/plsgate/plsgate/internal/auth"
 )
 
 // DriftMode says what a reconcile does with an Approved connection that the
@@ -38,12 +40,20 @@ type Config struct {
 	ReconcileSchedule    string
 	ReconcileConcurrency int
 	ReconcileTimeBudget  time.Duration
+	FailedRetryInterval  time.Duration
 	DriftMode            DriftMode
 	DryRun               bool
 
-	WebPubSubIDs   []string
-	Approvers      []string
-	ApproversForce []string
+	WebPubSubIDs []string
+
+	// AuthMode says how approve/reject, reconcile and force identify callers; the lists are
+	// typed (oid:, group:, role:, upn:) and empty in key mode.
+	AuthMode          auth.Mode
+	AuthTenantID      string   // canonical GUID; required for entra
+	AuthAudiences     []string // entra: App ID URI and/or client ID
+	AuthAuthorityHost string   // https://HOST, no trailing slash
+	Approvers         auth.List
+	ApproversForce    auth.List
 
 	NotifyTopicEndpoint string
 	NotifyTopicKey      string // secret: never log
@@ -73,14 +83,19 @@ var Settings = []Setting{
 	{Name: "SCOPE_SUBSCRIPTIONS", Help: "Comma-separated subscription IDs whose private link services plsgate manages."},
 	{Name: "SCOPE_PLS_IDS", Help: "Comma-separated private link service resource IDs plsgate manages (in addition to SCOPE_SUBSCRIPTIONS)."},
 	{Name: "SCOPE_RESOURCE_GRAPH", Default: "false", Help: "Find Pending connections with an Azure Resource Graph query instead of listing every subscription (cheaper for many subscriptions; such scans see no drift on PLSs without a Pending connection)."},
-	{Name: "RECONCILE_SCHEDULE", Default: "0 */5 * * * *", Help: "NCRONTAB schedule of the drift reconciliation timer (read by the Functions host)."},
+	{Name: "RECONCILE_SCHEDULE", Default: "0 */2 * * * *", Help: "NCRONTAB schedule of the drift reconciliation timer (read by the Functions host); the guaranteed path for requests from other tenants."},
 	{Name: "RECONCILE_CONCURRENCY", Default: "8", Help: "Private link services reconciled at once during a scan (1-64)."},
-	{Name: "RECONCILE_TIME_BUDGET", Default: "8m", Help: "How long one timer scan may run before it stores its position and stops; below functionTimeout."},
+	{Name: "RECONCILE_TIME_BUDGET", Help: "How long one timer scan may run before it stores its position and stops; at most the shortest gap between two runs of RECONCILE_SCHEDULE (default: 3/4 of that gap, 90s for the default schedule, at most 8m)."},
+	{Name: "FAILED_RETRY_INTERVAL", Default: "6h", Help: "After ARM refuses a decision for good (e.g. 403), how long plsgate waits before trying it again on an unchanged connection (a changed connection or decision, or POST /api/v1/reconcile, retries at once)."},
 	{Name: "DRIFT_MODE", Default: "report", Help: "report: record and notify drift; enforce: reject Approved connections no rule approves."},
 	{Name: "DRY_RUN", Default: "false", Help: "Record decisions as dry-run and make no ARM writes."},
 	{Name: "WEBPUBSUB_IDS", Help: "Comma-separated Web PubSub resource IDs whose shared private link resources verify requesters (verifiedBy: webPubSub)."},
-	{Name: "APPROVERS", Help: "Comma-separated object IDs, UPNs or group IDs allowed to approve/reject through the API (empty: anyone holding the function key)."},
-	{Name: "APPROVERS_FORCE", Help: "Comma-separated principals allowed to override the policy with force=true."},
+	{Name: "AUTH_MODE", Default: "key", Help: "Who may approve/reject, reconcile and force through the API: key (the function key only; APPROVERS must be empty and force is refused), entra (plsgate verifies an Entra ID access token sent as Authorization: Bearer) or easyauth (trusts X-MS-CLIENT-PRINCIPAL: only with App Service authentication on)."},
+	{Name: "AUTH_TENANT_ID", Help: "Entra ID tenant ID (GUID) whose tokens are accepted; required with entra; with easyauth, if set, the principal's tenant must match."},
+	{Name: "AUTH_AUDIENCE", Help: "entra: comma-separated accepted token audiences: the API's App ID URI (v1.0 tokens, e.g. api://plsgate) and/or its client ID (v2.0 tokens); required with entra."},
+	{Name: "AUTH_AUTHORITY_HOST", Default: "https://login.microsoftonline.com", Help: "entra: the Entra ID authority (https://login.microsoftonline.us for US Government, https://login.partner.microsoftonline.cn for 21Vianet); https, plain http only on loopback (the local token issuer)."},
+	{Name: "APPROVERS", Help: "Comma-separated typed entries allowed to approve/reject and reconcile: oid:<guid>, group:<guid>, role:<app role>, upn:<name@domain> (a bare name@domain means upn:; a bare GUID is refused). Required with entra and easyauth; must be empty with key."},
+	{Name: "APPROVERS_FORCE", Help: "Typed entries, as APPROVERS, allowed to override the policy with force=true (they may also approve/reject); force is refused with AUTH_MODE=key."},
 	{Name: "NOTIFY_TOPIC_ENDPOINT", Help: "Event Grid topic endpoint for outcome CloudEvents (empty: no notifications)."},
 	{Name: "NOTIFY_TOPIC_KEY", Help: "Access key for the notify topic (empty: managed identity).", Secret: true},
 	{Name: "AZURE_CLIENT_ID", Help: "Client ID of the user-assigned managed identity."},
@@ -127,14 +142,22 @@ func Load(getenv func(string) string) (*Config, error) {
 		NotifyTopicKey:      get("NOTIFY_TOPIC_KEY"),
 		AzureClientID:       get("AZURE_CLIENT_ID"),
 		ARMEndpoint:         get("ARM_ENDPOINT"),
-		Approvers:           list(get("APPROVERS")),
-		ApproversForce:      list(get("APPROVERS_FORCE")),
 	}
+	c.loadAuth(get, bad)
 	if c.TablesConnection == "" && c.TablesEndpoint == "" {
 		c.TablesConnection = get("AzureWebJobsStorage")
 	}
 	if c.TablesConnection == "" && c.TablesEndpoint == "" {
 		bad("PLSGATE_TABLES_CONNECTION", "no Table storage configured: set PLSGATE_TABLES_CONNECTION, PLSGATE_TABLES_ENDPOINT or AzureWebJobsStorage")
+	}
+	if c.TablesConnection != "" {
+		from := "PLSGATE_TABLES_CONNECTION"
+		if strings.TrimSpace(getenv(from)) == "" {
+			from = "AzureWebJobsStorage"
+		}
+		if msg := checkStorageConnectionString(c.TablesConnection); msg != "" {
+			bad(from, "%s (value not shown)", msg)
+		}
 	}
 	if c.TablesEndpoint != "" {
 		if err := checkURL(c.TablesEndpoint); err != nil {
@@ -179,13 +202,25 @@ func Load(getenv func(string) string) (*Config, error) {
 	} else {
 		c.ReconcileConcurrency = n
 	}
-	if d, err := time.ParseDuration(get("RECONCILE_TIME_BUDGET")); err != nil || d < time.Second {
-		bad("RECONCILE_TIME_BUDGET", "%q: want a duration of at least 1s such as 8m", get("RECONCILE_TIME_BUDGET"))
+	if d, err := time.ParseDuration(get("FAILED_RETRY_INTERVAL")); err != nil || d < time.Minute {
+		bad("FAILED_RETRY_INTERVAL", "%q: want a duration of at least 1m such as 6h", get("FAILED_RETRY_INTERVAL"))
+	} else {
+		c.FailedRetryInterval = d
+	}
+	var gap time.Duration
+	if sched, err := ParseSchedule(c.ReconcileSchedule); err != nil {
+		bad("RECONCILE_SCHEDULE", "%q: %v; want an NCRONTAB expression with six fields (seconds first), e.g. \"0 */2 * * * *\"", c.ReconcileSchedule, err)
+	} else if gap = sched.ShortestGap(); gap == 0 {
+		bad("RECONCILE_SCHEDULE", "%q never fires", c.ReconcileSchedule)
+	}
+	if v := get("RECONCILE_TIME_BUDGET"); v == "" {
+		c.ReconcileTimeBudget = min(gap*3/4, 8*time.Minute) // a scan ends before the next tick is due
+	} else if d, err := time.ParseDuration(v); err != nil || d < time.Second {
+		bad("RECONCILE_TIME_BUDGET", "%q: want a duration of at least 1s such as 90s", v)
+	} else if gap > 0 && d > gap {
+		bad("RECONCILE_TIME_BUDGET", "%s is longer than the %v between two runs of RECONCILE_SCHEDULE %q: a scan would still run when the next tick is due", d, gap, c.ReconcileSchedule)
 	} else {
 		c.ReconcileTimeBudget = d
-	}
-	if f := strings.Fields(c.ReconcileSchedule); len(f) != 6 {
-		bad("RECONCILE_SCHEDULE", "%q: want an NCRONTAB expression with six fields (seconds first), e.g. \"0 */5 * * * *\"", c.ReconcileSchedule)
 	}
 	switch m := DriftMode(strings.ToLower(get("DRIFT_MODE"))); m {
 	case DriftReport, DriftEnforce:
@@ -213,6 +248,56 @@ func Load(getenv func(string) string) (*Config, error) {
 		return nil, errors.Join(errs...)
 	}
 	return c, nil
+}
+
+// loadAuth reads AUTH_* and the typed approver lists; a mode and lists that do not fit
+// together refuse start-up (no "any user of the tenant", no list that key mode would ignore).
+func (c *Config) loadAuth(get func(string) string, bad func(setting, format string, args ...any)) {
+	var err error
+	if c.AuthMode, err = auth.ParseMode(get("AUTH_MODE")); err != nil {
+		bad("AUTH_MODE", "%v", err)
+	}
+	c.Approvers, err = auth.ParseList(get("APPROVERS"))
+	approversBad := err != nil
+	if approversBad {
+		bad("APPROVERS", "%v", err)
+	}
+	if c.ApproversForce, err = auth.ParseList(get("APPROVERS_FORCE")); err != nil {
+		bad("APPROVERS_FORCE", "%v", err)
+	}
+	if t := get("AUTH_TENANT_ID"); t != "" {
+		if g, ok := auth.CanonicalGUID(t); ok {
+			c.AuthTenantID = g
+		} else {
+			bad("AUTH_TENANT_ID", "%q is not a tenant ID (GUID)", t)
+		}
+	}
+	for _, a := range list(get("AUTH_AUDIENCE")) {
+		if a != "" {
+			c.AuthAudiences = append(c.AuthAudiences, a)
+		}
+	}
+	if c.AuthAuthorityHost, err = auth.CheckAuthorityHost(get("AUTH_AUTHORITY_HOST")); err != nil {
+		bad("AUTH_AUTHORITY_HOST", "%v", err)
+	}
+	switch c.AuthMode {
+	case auth.ModeKey:
+		if len(c.Approvers) > 0 || len(c.ApproversForce) > 0 {
+			bad("AUTH_MODE", "key (the default) identifies nobody, so APPROVERS and APPROVERS_FORCE must be empty: set AUTH_MODE=entra (plsgate verifies Entra ID tokens) or easyauth (App Service authentication on), or clear the lists")
+		}
+	case auth.ModeEntra, auth.ModeEasyAuth:
+		if len(c.Approvers) == 0 && !approversBad {
+			bad("APPROVERS", "empty: AUTH_MODE=%s needs the approvers listed (oid:, group:, role:, upn:); an empty list would let any signed-in user of the tenant decide", c.AuthMode)
+		}
+		if c.AuthMode == auth.ModeEntra {
+			if get("AUTH_TENANT_ID") == "" {
+				bad("AUTH_TENANT_ID", "empty: AUTH_MODE=entra needs the tenant ID (GUID) whose tokens are accepted")
+			}
+			if len(c.AuthAudiences) == 0 {
+				bad("AUTH_AUDIENCE", "empty: AUTH_MODE=entra needs the API's App ID URI and/or client ID")
+			}
+		}
+	}
 }
 
 // ARMOverLoopbackHTTP reports whether ARM_ENDPOINT is a plain-HTTP loopback

@@ -3,7 +3,6 @@ package demo
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -20,8 +19,10 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
+	"github.com/plsgate/plsgate/internal/auth"
 	"github.com/plsgate/plsgate/internal/config"
 	"github.com/plsgate/plsgate/internal/devenv"
+	"github.com/plsgate/plsgate/internal/devenv/tokenissuer"
 	"github.com/plsgate/plsgate/internal/hostemu"
 	"github.com/plsgate/plsgate/internal/notify"
 	"github.com/plsgate/plsgate/internal/topicemu"
@@ -155,17 +156,31 @@ func TestEventOf(t *testing.T) {
 	}
 }
 
-func TestEasyAuthPrincipal(t *testing.T) {
-	raw, err := base64.StdEncoding.DecodeString(easyAuthPrincipal("alice@contoso.com", "Alice"))
+// The operator's token is one plsgate, configured as the demo configures it, accepts as an
+// approver who may force.
+func TestOperatorToken(t *testing.T) {
+	iss, err := tokenissuer.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var p struct {
-		AuthType string `json:"auth_typ"`
-		Claims   []struct{ Typ, Val string }
+	t.Cleanup(func() { _ = iss.Close() })
+	s := appSettings(repoRoot(t), "UseDevelopmentStorage=true", "http://127.0.0.1:2", "https://127.0.0.1:3/api/events", "/tmp/ca.pem", "4")
+	s["AUTH_AUTHORITY_HOST"] = iss.URL
+	cfg, err := config.Load(func(k string) string { return s[k] })
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := json.Unmarshal(raw, &p); err != nil || p.AuthType != "aad" || p.Claims[0].Typ != "preferred_username" || p.Claims[0].Val != "alice@contoso.com" {
-		t.Fatalf("principal %s: %v", raw, err)
+	v, err := auth.NewEntraVerifier(auth.EntraOptions{TenantID: cfg.AuthTenantID, Audiences: cfg.AuthAudiences, AuthorityHost: cfg.AuthAuthorityHost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := operatorToken(iss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := v.Verify(t.Context(), tok)
+	if err != nil || cfg.AuthMode != auth.ModeEntra || !cfg.Approvers.Allows(id) || !cfg.ApproversForce.Allows(id) || id.Actor() != "principal:"+Operator {
+		t.Fatalf("identity %+v, %v; config %+v", id, err, cfg)
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/plsgate/plsgate/internal/config"
 	"github.com/plsgate/plsgate/internal/devenv"
 	"github.com/plsgate/plsgate/internal/devenv/azurite"
+	"github.com/plsgate/plsgate/internal/devenv/tokenissuer"
 	"github.com/plsgate/plsgate/internal/hostemu"
 	"github.com/plsgate/plsgate/internal/topicemu"
 )
@@ -40,6 +41,7 @@ type stack struct {
 	armURL  string
 	topic   *topicemu.Topic
 	caFile  string
+	issuer  *tokenissuer.Issuer // Entra ID stand-in: the operator's access token
 
 	child      *exec.Cmd
 	childDone  chan struct{}
@@ -122,7 +124,14 @@ func start(ctx context.Context, o Options, p *printer) (s *stack, err error) {
 	if err != nil {
 		return s, err
 	}
+	// Entra ID: a local issuer of signed access tokens, which plsgate verifies (AUTH_MODE=entra).
+	if s.issuer, err = tokenissuer.Start(); err != nil {
+		return s, fmt.Errorf("start the local token issuer: %w", err)
+	}
+	p.component("Entra ID", "local token issuer (OpenID discovery + signing keys)", s.issuer.URL)
+
 	s.settings = appSettings(o.Root, s.azurite.ConnectionString(), s.armURL, s.topic.Endpoint(), s.caFile, strconv.Itoa(port))
+	s.settings["AUTH_AUTHORITY_HOST"] = s.issuer.URL
 	if err := s.startChild(ctx); err != nil {
 		return s, err
 	}
@@ -368,6 +377,9 @@ func (s *stack) stop(keepLogs bool) {
 		}
 		if s.topic != nil {
 			s.topic.Close()
+		}
+		if s.issuer != nil {
+			_ = s.issuer.Close()
 		}
 		if s.azurite != nil {
 			s.azurite.Stop()

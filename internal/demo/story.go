@@ -3,7 +3,6 @@ package demo
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -24,6 +23,7 @@ import (
 	"github.com/plsgate/plsgate/internal/app"
 	"github.com/plsgate/plsgate/internal/arm"
 	"github.com/plsgate/plsgate/internal/armemu"
+	"github.com/plsgate/plsgate/internal/devenv/tokenissuer"
 	"github.com/plsgate/plsgate/internal/hostemu"
 	"github.com/plsgate/plsgate/internal/reconcile"
 )
@@ -266,10 +266,13 @@ func (st *story) stepC(ctx context.Context) error {
 	st.p.step("c", "fabrikam (subscription %s) asked for a connection with message %q: %s reached plsgate by event; no rule matches, so it stays Pending (policy default: leave)",
 		fabrikamSub, fabrikamMessage, l)
 
-	principal := easyAuthPrincipal(Operator, "Alice (operator)")
+	token, err := operatorToken(st.s.issuer)
+	if err != nil {
+		return fmt.Errorf("c. mint the operator's token: %w", err)
+	}
 	code, body, err := st.s.api(ctx, http.MethodPost, "/api/v1/connections/reject",
 		map[string]any{"connectionId": connID(name), "reason": rejectReason, "force": true},
-		map[string]string{"X-MS-CLIENT-PRINCIPAL": principal})
+		map[string]string{"Authorization": "Bearer " + token})
 	if err != nil {
 		return fmt.Errorf("c. reject %s: %w", name, err)
 	}
@@ -293,7 +296,7 @@ func (st *story) stepC(ctx context.Context) error {
 	if r, ok := find(hist, reconcile.SubjectConnection, reconcile.StatusPending, reconcile.StatusRejected, reconcile.PhaseDone); !ok || r.Actor != "principal:"+Operator || !strings.HasPrefix(r.Reason, rejectReason) {
 		return fmt.Errorf("c. the history of %s lacks the operator's rejection with its reason: %s", name, summary(hist))
 	}
-	st.p.step("c", "operator %s rejected %s: POST /api/v1/connections/reject via the host (function key + X-MS-CLIENT-PRINCIPAL, force: the policy says leave) → %d, %s → %s, reason %q",
+	st.p.step("c", "operator %s rejected %s: POST /api/v1/connections/reject via the host (function key + Entra ID access token, force: the policy says leave) → %d, %s → %s, reason %q",
 		Operator, l, code, out.From, out.To, rejectReason)
 	return nil
 }
@@ -561,20 +564,11 @@ func eventOf(inv hostemu.Invocation) eventInfo {
 	return eventInfo{Type: ev.EventType, Subject: ev.Subject, Operation: ev.Data.OperationName}
 }
 
-// easyAuthPrincipal is the X-MS-CLIENT-PRINCIPAL header App Service
-// Authentication adds for an Entra ID user.
-func easyAuthPrincipal(upn, name string) string {
-	b, _ := json.Marshal(map[string]any{
-		"auth_typ": "aad",
-		"name_typ": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
-		"role_typ": "http://schemas.microsoft.com/ws/2008/06/identity/claims/role",
-		"claims": []map[string]string{
-			{"typ": "preferred_username", "val": upn},
-			{"typ": "name", "val": name},
-			{"typ": "http://schemas.microsoft.com/identity/claims/objectidentifier", "val": "0a11ce00-0000-4000-8000-000000000001"},
-		},
-	})
-	return base64.StdEncoding.EncodeToString(b)
+// operatorToken is the operator's Entra ID access token (v1.0, for the API's
+// App ID URI), which plsgate verifies against the issuer's published keys.
+func operatorToken(iss *tokenissuer.Issuer) (string, error) {
+	return iss.Mint(tokenissuer.Token{Version: 1, TenantID: Tenant, Audience: APIAudience,
+		OID: OperatorOID, UPN: Operator, Name: "Alice (operator)"})
 }
 
 func (st *story) labelList() []string {

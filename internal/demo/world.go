@@ -15,18 +15,26 @@ const (
 	PLSName        = "contoso-pls"
 	WebPubSubName  = "contoso-webpubsub"
 	SharedLinkName = "pls-pe"
-	RequestMessage = "please approve"
+	// RequestMessage is unguessable: the PLS is visible to anyone, and a
+	// second request with the same message would leave both Pending (see
+	// examples/policies/webpubsub.yaml, which matches it).
+	RequestMessage = "plsgate-wps-3f9c1e7a52d84b60"
 	FQDN           = "pls.contoso.com"
 
 	// FunctionKey and TopicKey protect loopback emulators only: not secrets.
 	FunctionKey = "demo-function-key"
 	TopicKey    = "demo-topic-key"
 
-	// Operator is the Easy Auth principal that rejects the second request
-	// (the only one APPROVERS and APPROVERS_FORCE list); PortalUser approves
-	// the third in the portal.
-	Operator   = "alice@contoso.com"
-	PortalUser = "bob@contoso.com"
+	// Operator rejects the second request with an Entra ID access token from
+	// the local token issuer (AUTH_MODE=entra; the only UPN APPROVERS and
+	// APPROVERS_FORCE list); PortalUser approves the third in the portal.
+	Operator    = "alice@contoso.com"
+	OperatorOID = "0a11ce00-0000-4000-8000-000000000001"
+	PortalUser  = "bob@contoso.com"
+	// Tenant and APIAudience are the demo's Entra ID tenant and the App ID URI
+	// plsgate's API registration would have (AUTH_TENANT_ID, AUTH_AUDIENCE).
+	Tenant      = "00000000-0000-4000-8000-0000000000e1"
+	APIAudience = "api://plsgate-demo"
 
 	fabrikamSub  = "00000000-0000-0000-0000-0000000000f1"
 	northwindSub = "00000000-0000-0000-0000-0000000000b2"
@@ -73,8 +81,11 @@ func appSettings(root, tables, armURL, topicEndpoint, caFile, port string) map[s
 		"WEBPUBSUB_IDS":                WebPubSubID,
 		"ARM_ENDPOINT":                 armURL,
 		"RECONCILE_SCHEDULE":           timerPeriod,
-		"APPROVERS":                    Operator,
-		"APPROVERS_FORCE":              Operator, // rejecting what the policy leaves Pending overrides it
+		"AUTH_MODE":                    "entra", // AUTH_AUTHORITY_HOST: the local token issuer, set by start
+		"AUTH_TENANT_ID":               Tenant,
+		"AUTH_AUDIENCE":                APIAudience,
+		"APPROVERS":                    "upn:" + Operator,
+		"APPROVERS_FORCE":              "upn:" + Operator, // rejecting what the policy leaves Pending overrides it
 		"NOTIFY_TOPIC_ENDPOINT":        topicEndpoint,
 		"NOTIFY_TOPIC_KEY":             TopicKey,
 		devenv.NotifyTopicCAFile:       caFile,

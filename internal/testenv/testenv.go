@@ -115,7 +115,7 @@ func Start(t testing.TB, o Options) *Env {
 		"SCOPE_SUBSCRIPTIONS":       Subscription,
 		"WEBPUBSUB_IDS":             WebPubSubID,
 		"ARM_ENDPOINT":              armURL,
-		"RECONCILE_SCHEDULE":        "0 */5 * * * *",
+		"RECONCILE_SCHEDULE":        "0 */2 * * * *",
 		"PLSGATE_LOG_LEVEL":         "warn",
 	}
 	for k, v := range o.Settings {
