@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // A verifiedBy rule is only as strong as its request message: the PLS of a

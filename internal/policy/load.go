@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"cel.dev/cel-go/cel"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // maxPolicyBytes bounds what Parse reads: a policy is a config file, not data.
