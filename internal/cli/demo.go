@@ -20,7 +20,11 @@ const devDemoUsage = `usage:
       topic and the Functions host emulator in front of this binary's "serve".
       Run it from the repository root (make demo). It prints one line per step
       and exits non-zero if any expectation fails.
-      DEMO_KEEP=1 keeps everything running (status page, API) until Ctrl-C.
+      DEMO_KEEP=1 keeps everything running until Ctrl-C and prints what you need
+      to use it: the status page, the function key, an approver's access token
+      (and where to mint another), curl calls to approve or reject the request
+      it leaves Pending, the Event Grid webhook URL and headers, and the
+      environment for plsgate history / plsgate reconcile.
 `
 
 // devDemo runs `plsgate dev demo`.

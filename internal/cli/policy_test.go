@@ -77,7 +77,7 @@ func TestPolicyCheckExamples(t *testing.T) {
 		want []string
 	}{
 		{"webpubsub.yaml", []string{"webpubsub.yaml: valid (version 1, 1 rule, default leave)", "1. webpubsub-shared-endpoints -> approve  (line 17)",
-			"verifiedBy: webPubSub", "privateLinkService.tags: plsgate=enabled", "requestMessage: /^plsgate-wps-3f9c1e7a52d84b60$/", "verifications used: webPubSub"}},
+			"verifiedBy: webPubSub", "privateLinkService.tags: plsgate=enabled", "requestMessage: /^plsgate-wps-(3f9c1e7a52d84b60|c41d8e0b96fa2735)$/", "verifications used: webPubSub"}},
 		{"saas-allowlist.yaml", []string{"valid (version 1, 2 rules, default leave)", "1. blocked-subscriptions -> reject", "2. customer-allowlist -> approve",
 			"requester.subscriptions: aaaaaaaa-0000-0000-0000-000000000001, aaaaaaaa-0000-0000-0000-000000000002"}},
 		{"frontdoor.yaml", []string{"1. frontdoor-origin -> approve", "privateLinkService.tags: frontdoor-profile=*",

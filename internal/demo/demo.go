@@ -8,8 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-
-	"github.com/plsgate/plsgate/internal/app"
 )
 
 // Options configure one run.
@@ -71,11 +69,15 @@ func Run(ctx context.Context, o Options) error {
 		return &Failure{Err: err, LogDir: s.dir}
 	}
 	if o.Keep {
-		p.info("DEMO_KEEP=1: everything keeps running; the Reconcile timer fires every 2 minutes. Press Ctrl-C to stop.")
-		p.detail("status page  %s", s.statusURL())
-		p.detail("ARM emulator %s (control: %s/_emulator/state)", s.armURL, s.armURL)
-		p.detail("API          curl -H 'x-functions-key: %s' %s/api/v1/connections", FunctionKey, s.hostURL)
-		p.detail("plsgate log  %s", s.plsgateLog.Name())
+		if err := st.keep(ctx); err != nil {
+			if ctx.Err() != nil {
+				s.stop(false)
+				p.info("interrupted: stopped everything the demo started")
+				return ctx.Err()
+			}
+			s.stop(true)
+			return &Failure{Err: err, LogDir: s.dir}
+		}
 		keepAlive(ctx, s)
 	}
 	s.stop(false)
@@ -96,20 +98,6 @@ func (o *Options) validate() error {
 		}
 	}
 	return nil
-}
-
-// keepAlive fires the timer on its schedule until ctx ends.
-func keepAlive(ctx context.Context, s *stack) {
-	t := time.NewTicker(2 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			_ = s.host.FireTimer(ctx, app.FunctionTimer, false)
-		}
-	}
 }
 
 // printer writes the story.

@@ -25,6 +25,7 @@ import (
 	"github.com/plsgate/plsgate/internal/devenv/tokenissuer"
 	"github.com/plsgate/plsgate/internal/hostemu"
 	"github.com/plsgate/plsgate/internal/notify"
+	"github.com/plsgate/plsgate/internal/testutil/extproc"
 	"github.com/plsgate/plsgate/internal/topicemu"
 )
 
@@ -81,7 +82,7 @@ func TestAppSettingsLoad(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the demo's settings do not load: %v", err)
 	}
-	if !cfg.ARMOverLoopbackHTTP() || len(cfg.WebPubSubIDs) != 1 || cfg.NotifyTopicEndpoint == "" || len(cfg.Approvers) != 1 {
+	if !cfg.ARMOverLoopbackHTTP() || len(cfg.WebPubSubIDs) != 2 || cfg.NotifyTopicEndpoint == "" || len(cfg.Approvers) != 1 {
 		t.Fatalf("config %+v", cfg)
 	}
 	if _, err := os.Stat(s["PLSGATE_POLICY"]); err != nil {
@@ -134,16 +135,16 @@ func TestNotifications(t *testing.T) {
 // eventOf reads the event from the invoke payload, whether the host sent it
 // as an object or (dataType string) as a JSON string.
 func TestEventOf(t *testing.T) {
-	ev := `{"id":"1","eventType":"Microsoft.Resources.ResourceWriteSuccess","subject":"/s/x","data":{"operationName":"Microsoft.Network/privateLinkServices/privateEndpointConnections/write"}}`
+	ev := `{"id":"1","topic":"/subscriptions/s1","eventType":"Microsoft.Resources.ResourceWriteSuccess","subject":"/s/x","data":{"operationName":"Microsoft.Network/privateLinkServices/privateEndpointConnections/write"}}`
 	quoted, _ := json.Marshal(ev)
-	cloud := `{"id":"1","type":"Microsoft.Resources.ResourceWriteSuccess","subject":"/s/x","data":{"operationName":"op"}}`
+	cloud := `{"id":"1","source":"/subscriptions/s1","type":"Microsoft.Resources.ResourceWriteSuccess","subject":"/s/x","data":{"operationName":"op"}}`
 	tests := []struct {
 		name, event string
 		want        eventInfo
 	}{
-		{"object", ev, eventInfo{"Microsoft.Resources.ResourceWriteSuccess", "/s/x", "Microsoft.Network/privateLinkServices/privateEndpointConnections/write"}},
-		{"string", string(quoted), eventInfo{"Microsoft.Resources.ResourceWriteSuccess", "/s/x", "Microsoft.Network/privateLinkServices/privateEndpointConnections/write"}},
-		{"cloudevent", cloud, eventInfo{"Microsoft.Resources.ResourceWriteSuccess", "/s/x", "op"}},
+		{"object", ev, eventInfo{"Microsoft.Resources.ResourceWriteSuccess", "/subscriptions/s1", "/s/x", "Microsoft.Network/privateLinkServices/privateEndpointConnections/write"}},
+		{"string", string(quoted), eventInfo{"Microsoft.Resources.ResourceWriteSuccess", "/subscriptions/s1", "/s/x", "Microsoft.Network/privateLinkServices/privateEndpointConnections/write"}},
+		{"cloudevent", cloud, eventInfo{"Microsoft.Resources.ResourceWriteSuccess", "/subscriptions/s1", "/s/x", "op"}},
 		{"garbage", `42`, eventInfo{}},
 	}
 	for _, tc := range tests {
@@ -230,9 +231,7 @@ func TestFqdnsPolicy(t *testing.T) {
 // A plsgate that does not start is a *Failure that keeps the logs, and the
 // pieces started before it (Azurite, the emulators) are stopped.
 func TestRunFailsWhenPlsgateDoesNotStart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts Azurite: skipped in -short mode")
-	}
+	extproc.SkipShort(t, "Azurite and a plsgate child process")
 	bad, err := exec.LookPath("false")
 	if err != nil {
 		t.Skip("no `false` command to stand in for a broken plsgate")
@@ -249,5 +248,35 @@ func TestRunFailsWhenPlsgateDoesNotStart(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "Table storage") || strings.Contains(out.String(), "a. ") {
 		t.Fatalf("output:\n%s", out.String())
+	}
+}
+
+// plsgate's Event Grid subscription must cover the subscription of every
+// Web PubSub resource it verifies with, or the fast path never fires.
+func TestEventSubscriptionsCoverWebPubSub(t *testing.T) {
+	s := appSettings(repoRoot(t), "UseDevelopmentStorage=true", "http://127.0.0.1:2", "https://127.0.0.1:3/api/events", "/tmp/ca.pem", "4")
+	subs := EventSubscriptions()
+	for _, id := range append(strings.Split(s["WEBPUBSUB_IDS"], ","), PLSID) {
+		if !slices.Contains(subs, subscriptionOf(id)) {
+			t.Errorf("EventSubscriptions %q lacks the subscription of %s", subs, id)
+		}
+	}
+	if len(subs) != 2 {
+		t.Errorf("EventSubscriptions = %q, want the PLS's and the second Web PubSub's, once each", subs)
+	}
+}
+
+// The printed commands survive a POSIX shell unchanged.
+func TestShellQuote(t *testing.T) {
+	extproc.SkipShort(t, "sh")
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	for _, v := range []string{"plain", "http://127.0.0.1:1/x?a=b&c=d", "a;b c", `it's "quoted" $HOME`, "", `{"reason":"x y"}`} {
+		out, err := exec.Command(sh, "-c", "printf %s "+shellQuote(v)).Output()
+		if err != nil || string(out) != v {
+			t.Errorf("shellQuote(%q) = %s: the shell read %q (%v)", v, shellQuote(v), out, err)
+		}
 	}
 }

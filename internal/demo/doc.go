@@ -18,15 +18,28 @@
 // expectation that fails.
 //
 // Choices:
-//   - The emulator emits an event in the PLS owner's subscription when Web
-//     PubSub's managed environment (another subscription) requests a
-//     connection. Azure documents no such event; the output says so, and in
-//     Azure the Reconcile timer is the guaranteed path.
-//   - Event Grid deliveries are held twice, and the output says when: until
-//     the new connection has been shown Pending (plsgate would otherwise
-//     approve it before anyone looks), and while the portal approval is
-//     found by the timer tick rather than by its event (the event then
-//     arrives late and changes nothing).
+//   - Events as Azure documents them: none in the PLS owner's subscription
+//     when another subscription or tenant (Web PubSub's managed environment,
+//     a consumer) requests a connection; the Web PubSub owner's PUT of the
+//     shared private link resource raises ResourceWriteSuccess in the Web
+//     PubSub resource's subscription, when its operation completes (the
+//     likelier of the two undocumented moments). plsgate's Event Grid
+//     subscription covers the PLS's and every WEBPUBSUB_IDS resource's
+//     subscription, as infra deploys it. So Web PubSub's request is approved
+//     by that event (the fast path); consumers' requests arrive by the timer.
+//   - A second Web PubSub resource (another subscription, its own request
+//     message: one message on two connections is ambiguous) shows the same
+//     request with its event lost: Event Grid has no endpoint while it is
+//     raised, and the timer approves it.
+//   - Event Grid deliveries are held three times, and the output says when:
+//     until the new connection has been shown Pending (plsgate would
+//     otherwise approve it before anyone looks), during the timer tick that
+//     approves the second request, and while the portal approval is found by
+//     the timer tick rather than by its event (the event then arrives late
+//     and changes nothing).
+//   - DEMO_KEEP=1 leaves a consumer's request Pending, serves fresh operator
+//     tokens on loopback (GET /token: the issuer's key lives in this process)
+//     and prints every endpoint, header and setting a user needs.
 //   - The topic serves a self-signed certificate; the child trusts it
 //     through NOTIFY_TOPIC_CA_FILE (internal/devenv), honoured for loopback
 //     endpoints only.

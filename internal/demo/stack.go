@@ -42,6 +42,8 @@ type stack struct {
 	topic   *topicemu.Topic
 	caFile  string
 	issuer  *tokenissuer.Issuer // Entra ID stand-in: the operator's access token
+	// tokenSrv serves fresh operator tokens on loopback (DEMO_KEEP=1 only).
+	tokenSrv *http.Server
 
 	child      *exec.Cmd
 	childDone  chan struct{}
@@ -96,9 +98,17 @@ func start(ctx context.Context, o Options, p *printer) (s *stack, err error) {
 		Seed: 9,
 		LRO:  armemu.LROOptions{InProgressPolls: 1},
 		Events: armemu.EventOptions{
-			Schema:            armemu.SchemaEventGrid,
-			Subscriptions:     []string{Subscription}, // plsgate's system topic: the PLS owner's subscription
-			CrossSubscription: armemu.CrossWriteSuccess,
+			Schema: armemu.SchemaEventGrid,
+			// plsgate's system topics: the PLS owner's subscription and the Web PubSub resources'.
+			Subscriptions: EventSubscriptions(),
+			// As documented: no event in the PLS owner's subscription when
+			// another subscription or tenant requests a connection
+			// (event-schema-subscriptions.md; azure-facts §9).
+			CrossSubscription: armemu.CrossNone,
+			// Azure does not document when an async PUT's ResourceWriteSuccess
+			// is raised; Azure/azure-rest-api-specs#7023 describes it at
+			// completion, the likelier (azure-facts §9).
+			SharedLinkWriteAt: armemu.SharedLinkAtCompleted,
 			RetryScale:        0.01,
 		},
 		Logger: s.emuLogger.With("component", "armemu"),
@@ -110,7 +120,10 @@ func start(ctx context.Context, o Options, p *printer) (s *stack, err error) {
 		return s, fmt.Errorf("start the ARM emulator: %w", err)
 	}
 	p.component("Azure (ARM)", "ARM + Event Grid emulator", s.armURL)
-	p.component("", fmt.Sprintf("seeded: Web PubSub %s and private link service %s in resource group %s (tag plsgate=enabled, visible to anyone)", WebPubSubName, PLSName, ResourceGroup), "")
+	p.component("", fmt.Sprintf("seeded: Web PubSub %s and private link service %s in resource group %s (tag plsgate=enabled, visible to anyone); Web PubSub %s in subscription %s",
+		WebPubSubName, PLSName, ResourceGroup, WebPubSub2Name, AppsSubscription), "")
+	p.component("", fmt.Sprintf("Event Grid: plsgate subscribes to the system topics of subscriptions %s (the PLS's, the Web PubSub resources')", strings.Join(EventSubscriptions(), ", ")), "")
+	p.component("", "as in Azure, no event there when another subscription or tenant requests a connection; a shared private link resource's write event comes when its operation completes (undocumented: the likelier moment)", "")
 
 	// The Event Grid topic plsgate publishes its outcomes to.
 	s.topic = topicemu.Start(TopicKey)
@@ -144,6 +157,7 @@ func start(ctx context.Context, o Options, p *printer) (s *stack, err error) {
 	// The Functions host in front of it.
 	s.host, err = hostemu.Load(filepath.Join(o.Root, "functions"), s.handlerURL, hostemu.Options{
 		FunctionKey:  FunctionKey,
+		EventGridKey: EventGridKey,
 		Settings:     s.settings,
 		Logger:       s.emuLogger.With("component", "hostemu"),
 		OnInvocation: s.record,
@@ -160,7 +174,7 @@ func start(ctx context.Context, o Options, p *printer) (s *stack, err error) {
 	s.hostURL = "http://" + ln.Addr().String()
 	s.hostSrv = &http.Server{Handler: s.host.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.hostSrv.Serve(ln) }()
-	if err := s.arm.SetEventSink(s.hostURL+"/runtime/webhooks/eventgrid?functionName="+app.FunctionEvents, armemu.SchemaEventGrid); err != nil {
+	if err := s.arm.SetEventSink(s.webhookURL(), armemu.SchemaEventGrid); err != nil {
 		return s, err
 	}
 	if err := s.waitAPI(ctx); err != nil {
@@ -338,6 +352,12 @@ func (s *stack) api(ctx context.Context, method, path string, body any, headers 
 	return resp.StatusCode, b, err
 }
 
+// webhookURL is the Event Grid subscription's endpoint: the host's webhook
+// for the ResourceEvents function, with the eventgrid_extension key.
+func (s *stack) webhookURL() string {
+	return s.hostURL + "/runtime/webhooks/eventgrid?functionName=" + app.FunctionEvents + "&code=" + EventGridKey
+}
+
 // statusURL is the status page as a browser opens it (the key in ?code=).
 func (s *stack) statusURL() string { return s.hostURL + "/api/v1/status?code=" + FunctionKey }
 
@@ -377,6 +397,9 @@ func (s *stack) stop(keepLogs bool) {
 		}
 		if s.topic != nil {
 			s.topic.Close()
+		}
+		if s.tokenSrv != nil {
+			_ = s.tokenSrv.Close()
 		}
 		if s.issuer != nil {
 			_ = s.issuer.Close()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -32,16 +33,26 @@ import (
 // the first with properties.fqdns for a private link service target.
 const webPubSubPreviewAPI = "2024-08-01-preview"
 
+// opSharedLinkWrite is the operationName of a shared private link resource
+// PUT's ResourceWriteSuccess.
+const opSharedLinkWrite = "Microsoft.SignalRService/webPubSub/sharedPrivateLinkResources/write"
+
+// approvedDesc is the description the policy's rule writes on approval.
+const approvedDesc = "approved by plsgate rule " + ruleName
+
 // story plays steps a–e against a started stack.
 type story struct {
 	s    *stack
 	p    *printer
 	wait time.Duration
-	spl  *armwebpubsub.SharedPrivateLinkResourcesClient
+	spl  *armwebpubsub.SharedPrivateLinkResourcesClient // contoso-webpubsub's subscription
+	spl2 *armwebpubsub.SharedPrivateLinkResourcesClient // contoso-webpubsub-eu's
 	pls  *armnetwork.PrivateLinkServicesClient
-	// The three connections of the story, in order, and their labels.
+	// The story's connections, in order, and their labels (#1, #2, …).
 	conns  []string
 	labels map[string]string
+	// evMark is how many events the emulator had raised when step a began.
+	evMark int
 }
 
 func newStory(s *stack, p *printer, wait time.Duration) (*story, error) {
@@ -65,11 +76,15 @@ func newStory(s *stack, p *printer, wait time.Duration) (*story, error) {
 	if err != nil {
 		return nil, fmt.Errorf("armwebpubsub client: %w", err)
 	}
+	spl2, err := armwebpubsub.NewSharedPrivateLinkResourcesClient(AppsSubscription, cred, wps)
+	if err != nil {
+		return nil, fmt.Errorf("armwebpubsub client: %w", err)
+	}
 	pls, err := armnetwork.NewPrivateLinkServicesClient(Subscription, cred, opts())
 	if err != nil {
 		return nil, fmt.Errorf("armnetwork client: %w", err)
 	}
-	return &story{s: s, p: p, wait: wait, spl: spl, pls: pls, labels: map[string]string{}}, nil
+	return &story{s: s, p: p, wait: wait, spl: spl, spl2: spl2, pls: pls, labels: map[string]string{}}, nil
 }
 
 // fqdnsPolicy adds properties.fqdns to the shared private link resource PUT.
@@ -107,7 +122,7 @@ func (f fqdnsPolicy) Do(req *policy.Request) (*http.Response, error) {
 }
 
 func (st *story) play(ctx context.Context) error {
-	for _, step := range []func(context.Context) error{st.stepA, st.stepB, st.stepC, st.stepD, st.stepE} {
+	for _, step := range []func(context.Context) error{st.stepA, st.stepB, st.stepBLost, st.stepC, st.stepD, st.stepE} {
 		if err := step(ctx); err != nil {
 			return err
 		}
@@ -136,6 +151,7 @@ func (st *story) stepA(ctx context.Context) error {
 	// Hold Event Grid until the Pending connection has been shown (step b);
 	// plsgate would approve it within milliseconds.
 	st.s.arm.PauseDeliveries()
+	st.evMark = len(st.s.arm.Events())
 	polls := st.s.arm.Counters()[armemu.OpSignalROperationStatus]
 	poller, err := st.spl.BeginCreateOrUpdate(ctx, SharedLinkName, ResourceGroup, WebPubSubName, armwebpubsub.SharedPrivateLinkResource{
 		Properties: &armwebpubsub.SharedPrivateLinkResourceProperties{
@@ -173,21 +189,14 @@ func (st *story) stepA(ctx context.Context) error {
 	return nil
 }
 
-// b. The connection appears Pending; the event reaches plsgate; the policy
-// approves; the shared private link resource shows Approved.
+// b. The connection appears Pending; the shared private link resource's
+// write event reaches plsgate; the policy approves; the resource shows Approved.
 func (st *story) stepB(ctx context.Context) error {
 	resp, err := st.pls.Get(ctx, ResourceGroup, PLSName, nil)
 	if err != nil {
 		return fmt.Errorf("b. read %s: %w", PLSName, err)
 	}
-	var pending []*armnetwork.PrivateEndpointConnection
-	if resp.Properties != nil {
-		for _, c := range resp.Properties.PrivateEndpointConnections {
-			if status, desc := connState(c); strings.EqualFold(status, reconcile.StatusPending) && desc == RequestMessage {
-				pending = append(pending, c)
-			}
-		}
-	}
+	pending := pendingWith(resp.PrivateLinkService, RequestMessage)
 	if len(pending) != 1 {
 		return fmt.Errorf("b. want one Pending connection with message %q on %s, found %d", RequestMessage, PLSName, len(pending))
 	}
@@ -198,10 +207,16 @@ func (st *story) stepB(ctx context.Context) error {
 	if c.Properties != nil && c.Properties.PrivateEndpoint != nil {
 		peSub = subscriptionOf(val(c.Properties.PrivateEndpoint.ID))
 	}
+	// What Azure raised so far: the Web PubSub owner's write, and nothing for
+	// the connection Web PubSub's managed environment requested from its tenant.
+	raised := st.s.arm.Events()[st.evMark:]
+	if len(raised) != 1 || !isWrite(raised[0], SharedLinkID) || !strings.EqualFold(raised[0].Topic, "/subscriptions/"+Subscription) {
+		return fmt.Errorf("b. want exactly one event so far, %s's ResourceWriteSuccess in subscription %s; the emulator raised %s", SharedLinkName, Subscription, eventList(raised))
+	}
 	st.p.step("b", "%s has a new connection %s (%s): Pending, message %q, from a private endpoint in subscription %s — Web PubSub's managed environment, not ours",
 		PLSName, name, l, RequestMessage, peSub)
-	st.p.detail("(the demo held Event Grid deliveries until now so that you could see it Pending: plsgate approves within milliseconds)")
-	lists := st.s.arm.Counters()[armemu.OpSharedLinkList]
+	st.p.detail("(the demo held Event Grid deliveries until now so that you could see it Pending: plsgate approves within milliseconds; the one event queued is %s's write — none for the connection itself)", SharedLinkName)
+	lists, gets := st.s.arm.Counters()[armemu.OpSharedLinkList], st.s.arm.Counters()[armemu.OpSharedLinkGet]
 
 	st.s.arm.ResumeDeliveries()
 	if err := st.idle(ctx); err != nil {
@@ -211,9 +226,8 @@ func (st *story) stepB(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("b. read connection %s: %w", name, err)
 	}
-	wantDesc := "approved by plsgate rule " + ruleName
-	if status, desc := connState(&got.PrivateEndpointConnection); status != reconcile.StatusApproved || desc != wantDesc {
-		return fmt.Errorf("b. connection %s is %s (%q), want Approved (%q)", name, status, desc, wantDesc)
+	if status, desc := connState(&got.PrivateEndpointConnection); status != reconcile.StatusApproved || desc != approvedDesc {
+		return fmt.Errorf("b. connection %s is %s (%q), want Approved (%q)", name, status, desc, approvedDesc)
 	}
 	hist, err := st.history(ctx, name)
 	if err != nil {
@@ -223,29 +237,29 @@ func (st *story) stepB(ctx context.Context) error {
 	if !ok || approval.Actor != "rule:"+ruleName || approval.Trigger != "event" {
 		return fmt.Errorf("b. no event-triggered approval by rule %s in the history of %s: %s", ruleName, name, summary(hist))
 	}
+	if st.s.arm.Counters()[armemu.OpSharedLinkGet] == gets {
+		return fmt.Errorf("b. plsgate approved %s without reading shared private link resource %s", name, SharedLinkName)
+	}
 	if st.s.arm.Counters()[armemu.OpSharedLinkList] == lists {
-		return fmt.Errorf("b. plsgate approved %s without reading %s's shared private link resources (verifiedBy: webPubSub)", name, WebPubSubName)
+		return fmt.Errorf("b. plsgate approved %s without listing the shared private link resources of WEBPUBSUB_IDS (verifiedBy: webPubSub)", name)
 	}
 	inv, ok := st.s.invocation(approval.InvocationID)
 	if !ok || inv.Function != app.FunctionEvents || inv.Err != nil {
 		return fmt.Errorf("b. the approval's invocation %q is not a successful %s invocation through the host emulator", approval.InvocationID, app.FunctionEvents)
 	}
 	ev := eventOf(inv)
-	st.p.step("b", "Event Grid delivered %s (%s) to the host emulator's webhook → %s invocation %s → plsgate read the PLS, checked %s's shared private link resource, and approved by rule %s",
-		shortType(ev.Type), ev.Operation, app.FunctionEvents, short(inv.ID), WebPubSubName, ruleName)
-	st.p.detail("note: Azure documents no event in the PLS owner's subscription when another subscription or tenant (here Web PubSub's managed one) requests a connection;")
-	st.p.detail("the emulator is set to send one to show the fast path — in Azure the Reconcile timer (every few minutes) is the guaranteed path")
+	if ev.Type != armemu.EventResourceWriteSuccess || ev.Operation != opSharedLinkWrite || !strings.EqualFold(ev.Subject, SharedLinkID) {
+		return fmt.Errorf("b. the approval's invocation %s carried %+v, want %s's ResourceWriteSuccess (%s)", short(inv.ID), ev, SharedLinkName, opSharedLinkWrite)
+	}
+	st.p.step("b", "Event Grid delivered %s (%s of %s, raised in subscription %s when the operation completed) to the host emulator's webhook → %s invocation %s → plsgate read %s (Succeeded, Pending, target %s), then %s, and approved %s by rule %s",
+		shortType(ev.Type), ev.Operation, SharedLinkName, subscriptionOf(ev.Topic), app.FunctionEvents, short(inv.ID), SharedLinkName, PLSName, PLSName, l, ruleName)
 
 	splResp, err := st.spl.Get(ctx, SharedLinkName, ResourceGroup, WebPubSubName, nil)
 	if err != nil {
 		return fmt.Errorf("b. read shared private link resource %s: %w", SharedLinkName, err)
 	}
-	sp := splResp.Properties
-	if sp == nil {
-		sp = &armwebpubsub.SharedPrivateLinkResourceProperties{}
-	}
-	if val(sp.Status) != armwebpubsub.SharedPrivateLinkResourceStatusApproved || val(sp.ProvisioningState) != armwebpubsub.ProvisioningStateSucceeded {
-		return fmt.Errorf("b. shared private link resource %s: status %q, provisioningState %q, want Approved/Succeeded", SharedLinkName, val(sp.Status), val(sp.ProvisioningState))
+	if status, ps := splState(splResp.SharedPrivateLinkResource); status != armwebpubsub.SharedPrivateLinkResourceStatusApproved || ps != armwebpubsub.ProvisioningStateSucceeded {
+		return fmt.Errorf("b. shared private link resource %s: status %q, provisioningState %q, want Approved/Succeeded", SharedLinkName, status, ps)
 	}
 	if _, ok := find(hist, reconcile.SubjectSharedPrivateLink, reconcile.StatusPending, reconcile.StatusApproved, ""); !ok {
 		return fmt.Errorf("b. the history of %s lacks the shared private link resource's Pending → Approved: %s", name, summary(hist))
@@ -253,6 +267,110 @@ func (st *story) stepB(ctx context.Context) error {
 	st.p.step("b", "Web PubSub sees it: %s status Approved, provisioningState Succeeded (armwebpubsub SDK); history: connection Pending → Approved (rule), shared private link resource Pending → Approved",
 		SharedLinkName)
 	return nil
+}
+
+// b (second line). The same kind of request with its event lost: the timer
+// approves it. A second Web PubSub resource (another subscription, its own
+// request message) so that the two requests are not ambiguous.
+func (st *story) stepBLost(ctx context.Context) error {
+	mark := len(st.s.arm.Events())
+	// Lose the event: while Event Grid has no endpoint, the emulator raises it
+	// (and logs it) but delivers it nowhere.
+	if err := st.s.arm.SetEventSink("", ""); err != nil {
+		return fmt.Errorf("b. %w", err)
+	}
+	res, err := st.createSharedLink(ctx)
+	if serr := st.s.arm.SetEventSink(st.s.webhookURL(), ""); err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("b. %w", err)
+	}
+	if _, ps := splState(res.SharedPrivateLinkResource); ps != armwebpubsub.ProvisioningStateSucceeded {
+		return fmt.Errorf("b. shared private link resource %s: provisioningState %q, want Succeeded", SharedLink2Name, ps)
+	}
+	raised := st.s.arm.Events()[mark:]
+	if len(raised) != 1 || !isWrite(raised[0], SharedLink2ID) {
+		return fmt.Errorf("b. want exactly one event, %s's ResourceWriteSuccess; the emulator raised %s", SharedLink2Name, eventList(raised))
+	}
+	if !slices.ContainsFunc(st.s.arm.EventOptions().Subscriptions, func(s string) bool { return strings.EqualFold("/subscriptions/"+s, raised[0].Topic) }) {
+		return fmt.Errorf("b. %s's event was raised in %s, which plsgate's Event Grid subscription does not cover", SharedLink2Name, raised[0].Topic)
+	}
+	resp, err := st.pls.Get(ctx, ResourceGroup, PLSName, nil)
+	if err != nil {
+		return fmt.Errorf("b. read %s: %w", PLSName, err)
+	}
+	pending := pendingWith(resp.PrivateLinkService, RequestMessage2)
+	if len(pending) != 1 {
+		return fmt.Errorf("b. want one Pending connection with message %q on %s, found %d", RequestMessage2, PLSName, len(pending))
+	}
+	name := val(pending[0].Name)
+	l := st.addConn(name)
+	if row, err := st.connRow(ctx, name); !errors.Is(err, errNoRecord) {
+		return fmt.Errorf("b. plsgate should not know %s, whose event was lost: %+v, %v", name, row, err)
+	}
+
+	// Hold Event Grid during the tick: the event of plsgate's own approval
+	// would otherwise find the tick's claim still held and be redelivered.
+	st.s.arm.PauseDeliveries()
+	err = st.s.host.FireTimer(ctx, app.FunctionTimer, false)
+	st.s.arm.ResumeDeliveries()
+	if err != nil {
+		return fmt.Errorf("b. Reconcile timer tick: %w", err)
+	}
+	got, err := st.pls.GetPrivateEndpointConnection(ctx, ResourceGroup, PLSName, name, nil)
+	if err != nil {
+		return fmt.Errorf("b. read connection %s: %w", name, err)
+	}
+	if status, desc := connState(&got.PrivateEndpointConnection); status != reconcile.StatusApproved || desc != approvedDesc {
+		return fmt.Errorf("b. after the timer tick, connection %s is %s (%q), want Approved (%q)", name, status, desc, approvedDesc)
+	}
+	hist, err := st.history(ctx, name)
+	if err != nil {
+		return fmt.Errorf("b. %w", err)
+	}
+	approval, ok := find(hist, reconcile.SubjectConnection, reconcile.StatusPending, reconcile.StatusApproved, reconcile.PhaseDone)
+	if !ok || approval.Actor != "rule:"+ruleName || approval.Trigger != "timer" {
+		return fmt.Errorf("b. no timer-triggered approval by rule %s in the history of %s: %s", ruleName, name, summary(hist))
+	}
+	inv, ok := st.s.invocation(approval.InvocationID)
+	if !ok || inv.Function != app.FunctionTimer || inv.Err != nil {
+		return fmt.Errorf("b. the approval's invocation %q is not a successful %s invocation through the host emulator", approval.InvocationID, app.FunctionTimer)
+	}
+	if err := st.idle(ctx); err != nil { // the event of plsgate's own write
+		return fmt.Errorf("b. %w", err)
+	}
+	splResp, err := st.spl2.Get(ctx, SharedLink2Name, ResourceGroup2, WebPubSub2Name, nil)
+	if err != nil {
+		return fmt.Errorf("b. read shared private link resource %s: %w", SharedLink2Name, err)
+	}
+	if status, _ := splState(splResp.SharedPrivateLinkResource); status != armwebpubsub.SharedPrivateLinkResourceStatusApproved {
+		return fmt.Errorf("b. shared private link resource %s: status %q, want Approved", SharedLink2Name, status)
+	}
+	st.p.step("b", "the same with the event lost: Web PubSub %s (subscription %s) created %s → %s (requestMessage %q); its %s was raised but the demo dropped the delivery, so %s sat Pending unknown to plsgate until the Reconcile timer tick (host emulator, invocation %s) approved it by rule %s; %s status Approved",
+		WebPubSub2Name, AppsSubscription, SharedLink2Name, PLSName, RequestMessage2, shortType(raised[0].EventType), l, short(inv.ID), ruleName, SharedLink2Name)
+	st.p.detail("(in Azure that tick comes within RECONCILE_SCHEDULE, every 2 minutes by default; the demo held Event Grid during the tick, so the event of plsgate's own approval came after it)")
+	return nil
+}
+
+// createSharedLink is contoso-webpubsub-eu's PUT of its shared private link
+// resource, polled to completion (the write event is raised then).
+func (st *story) createSharedLink(ctx context.Context) (armwebpubsub.SharedPrivateLinkResourcesClientCreateOrUpdateResponse, error) {
+	var zero armwebpubsub.SharedPrivateLinkResourcesClientCreateOrUpdateResponse
+	poller, err := st.spl2.BeginCreateOrUpdate(ctx, SharedLink2Name, ResourceGroup2, WebPubSub2Name, armwebpubsub.SharedPrivateLinkResource{
+		Properties: &armwebpubsub.SharedPrivateLinkResourceProperties{
+			PrivateLinkResourceID: to.Ptr(PLSID),
+			RequestMessage:        to.Ptr(RequestMessage2),
+		},
+	}, nil)
+	if err != nil {
+		return zero, fmt.Errorf("create shared private link resource %s: %w", SharedLink2Name, err)
+	}
+	res, err := poller.PollUntilDone(ctx, &runtime.PollUntilDoneOptions{Frequency: time.Second})
+	if err != nil {
+		return zero, fmt.Errorf("poll the creation of %s: %w", SharedLink2Name, err)
+	}
+	return res, nil
 }
 
 // c. A request with an unexpected message stays Pending; an operator rejects
@@ -263,7 +381,7 @@ func (st *story) stepC(ctx context.Context) error {
 		return err
 	}
 	l := st.label(name)
-	st.p.step("c", "fabrikam (subscription %s) asked for a connection with message %q: %s reached plsgate by event; no rule matches, so it stays Pending (policy default: leave)",
+	st.p.step("c", "fabrikam (subscription %s) asked for a connection with message %q: no event reaches our subscriptions for it (its privateEndpoints/write is raised in fabrikam's), so the next Reconcile timer tick (host emulator) recorded %s Pending; no rule matches, so it stays Pending (policy default: leave)",
 		fabrikamSub, fabrikamMessage, l)
 
 	token, err := operatorToken(st.s.issuer)
@@ -309,7 +427,7 @@ func (st *story) stepD(ctx context.Context) error {
 		return err
 	}
 	l := st.label(name)
-	st.p.step("d", "northwind (subscription %s) asked for a connection with message %q: %s stays Pending as well",
+	st.p.step("d", "northwind (subscription %s) asked for a connection with message %q: likewise no event; the next timer tick recorded %s Pending, and the policy leaves it",
 		northwindSub, northwindMessage, l)
 
 	// Hold Event Grid so that the timer, not the portal write's event, finds it.
@@ -318,7 +436,10 @@ func (st *story) stepD(ctx context.Context) error {
 	if err := st.s.arm.SetConnectionStatus(PLSID, name, reconcile.StatusApproved, portalMessage); err != nil {
 		return fmt.Errorf("d. approve %s in the portal: %w", name, err)
 	}
-	st.p.step("d", "%s approved %s in the portal (a direct ARM write, not through plsgate; the demo holds its Event Grid event so the timer path shows)", PortalUser, l)
+	if held := st.s.arm.DeliveryStats().Pending; held == 0 {
+		return fmt.Errorf("d. the portal approval (a write in %s's own subscription) raised no event to hold", PLSName)
+	}
+	st.p.step("d", "%s approved %s in the portal (a direct ARM write in our subscription, not through plsgate; the demo holds its Event Grid event so the timer path shows)", PortalUser, l)
 
 	if err := st.s.host.FireTimer(ctx, app.FunctionTimer, false); err != nil {
 		return fmt.Errorf("d. Reconcile timer tick: %w", err)
@@ -365,8 +486,9 @@ func (st *story) stepD(ctx context.Context) error {
 // e. The timeline from Table storage, the notifications, the status page.
 func (st *story) stepE(ctx context.Context) error {
 	want := []expectedNote{
-		{"Approved", st.conns[0]}, {"LeftPending", st.conns[1]}, {"Rejected", st.conns[1]},
-		{"LeftPending", st.conns[2]}, {"Drift", st.conns[2]},
+		{"Approved", st.conns[0]}, {"Approved", st.conns[1]},
+		{"LeftPending", st.conns[2]}, {"Rejected", st.conns[2]},
+		{"LeftPending", st.conns[3]}, {"Drift", st.conns[3]},
 	}
 	notes, missing := st.waitNotifications(ctx, want)
 	if len(missing) > 0 {
@@ -399,9 +521,17 @@ func (st *story) stepE(ctx context.Context) error {
 }
 
 // consumerRequest creates a consumer's private endpoint to the PLS (with a
-// manual connection request, as in the portal) and waits until plsgate left
-// the connection Pending.
+// manual connection request, as in the portal). Its write is raised in the
+// consumer's subscription, which plsgate does not subscribe to, and nothing in
+// ours (as in Azure): a Reconcile timer tick records the connection, and the
+// policy leaves it Pending.
 func (st *story) consumerRequest(ctx context.Context, step, sub, who, message string) (string, error) {
+	// Let the events of earlier writes (e.g. the API's rejection) land first:
+	// any event on the PLS makes plsgate read all its connections.
+	if err := st.idle(ctx); err != nil {
+		return "", fmt.Errorf("%s. %w", step, err)
+	}
+	mark := len(st.s.arm.Events())
 	pe, err := st.s.arm.CreatePrivateEndpoint(armemu.PrivateEndpoint{
 		SubscriptionID: sub, ResourceGroup: who, Name: who + "-pe", Location: "eastus",
 		Links: []*armemu.PrivateEndpointLink{{Name: who + "-pe", Manual: true, PrivateLinkServiceID: PLSID, RequestMessage: message}},
@@ -411,8 +541,19 @@ func (st *story) consumerRequest(ctx context.Context, step, sub, who, message st
 	}
 	name := pe.Links[0].ConnectionName
 	st.addConn(name)
+	for _, ev := range st.s.arm.Events()[mark:] {
+		if slices.ContainsFunc(EventSubscriptions(), func(s string) bool { return strings.EqualFold("/subscriptions/"+s, ev.Topic) }) {
+			return "", fmt.Errorf("%s. %s's request raised an event plsgate subscribes to: %s", step, who, eventList([]armemu.Event{ev}))
+		}
+	}
 	if err := st.idle(ctx); err != nil {
 		return "", fmt.Errorf("%s. %w", step, err)
+	}
+	if row, err := st.connRow(ctx, name); !errors.Is(err, errNoRecord) {
+		return "", fmt.Errorf("%s. plsgate should not know %s's connection %s before the timer ran: %+v, %v", step, who, name, row, err)
+	}
+	if err := st.s.host.FireTimer(ctx, app.FunctionTimer, false); err != nil {
+		return "", fmt.Errorf("%s. Reconcile timer tick: %w", step, err)
 	}
 	got, err := st.pls.GetPrivateEndpointConnection(ctx, ResourceGroup, PLSName, name, nil)
 	if err != nil {
@@ -432,8 +573,8 @@ func (st *story) consumerRequest(ctx context.Context, step, sub, who, message st
 	if err != nil {
 		return "", fmt.Errorf("%s. %w", step, err)
 	}
-	if r, ok := find(hist, reconcile.SubjectConnection, "", reconcile.StatusPending, reconcile.PhaseObserved); !ok || r.Trigger != "event" {
-		return "", fmt.Errorf("%s. plsgate did not record %s's request from an event: %s", step, name, summary(hist))
+	if r, ok := find(hist, reconcile.SubjectConnection, "", reconcile.StatusPending, reconcile.PhaseObserved); !ok || r.Trigger != "timer" {
+		return "", fmt.Errorf("%s. the timer tick did not record %s's request: %s", step, name, summary(hist))
 	}
 	return name, nil
 }
@@ -504,8 +645,11 @@ func (st *story) connRow(ctx context.Context, name string) (connectionRow, error
 			return r, nil
 		}
 	}
-	return connectionRow{}, fmt.Errorf("plsgate has no record of connection %s", name)
+	return connectionRow{}, fmt.Errorf("connection %s: %w", name, errNoRecord)
 }
+
+// errNoRecord: plsgate has not recorded the connection (yet).
+var errNoRecord = errors.New("plsgate has no record of it")
 
 // find returns the newest row with subject, from, to and (unless "") phase.
 func find(h []Transition, subject, from, to, phase string) (Transition, bool) {
@@ -530,7 +674,7 @@ func summary(h []Transition) string {
 	return strings.Join(parts, " | ")
 }
 
-type eventInfo struct{ Type, Subject, Operation string }
+type eventInfo struct{ Type, Topic, Subject, Operation string }
 
 // eventOf reads the Event Grid event the host passed in an invocation.
 func eventOf(inv hostemu.Invocation) eventInfo {
@@ -550,6 +694,8 @@ func eventOf(inv hostemu.Invocation) eventInfo {
 	var ev struct {
 		EventType string `json:"eventType"`
 		Type      string `json:"type"`
+		Topic     string `json:"topic"`
+		Source    string `json:"source"`
 		Subject   string `json:"subject"`
 		Data      struct {
 			OperationName string `json:"operationName"`
@@ -561,7 +707,58 @@ func eventOf(inv hostemu.Invocation) eventInfo {
 	if ev.EventType == "" {
 		ev.EventType = ev.Type
 	}
-	return eventInfo{Type: ev.EventType, Subject: ev.Subject, Operation: ev.Data.OperationName}
+	if ev.Topic == "" {
+		ev.Topic = ev.Source
+	}
+	return eventInfo{Type: ev.EventType, Topic: ev.Topic, Subject: ev.Subject, Operation: ev.Data.OperationName}
+}
+
+// isWrite tells an emulator event that is the ResourceWriteSuccess of a
+// shared private link resource PUT of resource id.
+func isWrite(ev armemu.Event, id string) bool {
+	var d struct {
+		OperationName string `json:"operationName"`
+	}
+	_ = json.Unmarshal(ev.Data, &d)
+	return ev.EventType == armemu.EventResourceWriteSuccess && d.OperationName == opSharedLinkWrite && strings.EqualFold(ev.Subject, id)
+}
+
+// eventList renders events compactly for error messages.
+func eventList(evs []armemu.Event) string {
+	if len(evs) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(evs))
+	for i, ev := range evs {
+		var d struct {
+			OperationName string `json:"operationName"`
+		}
+		_ = json.Unmarshal(ev.Data, &d)
+		parts[i] = fmt.Sprintf("%s %s in %s (%s)", shortType(ev.EventType), d.OperationName, ev.Topic, ev.Subject)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// pendingWith lists the PLS's Pending connections whose message is msg.
+func pendingWith(p armnetwork.PrivateLinkService, msg string) []*armnetwork.PrivateEndpointConnection {
+	var out []*armnetwork.PrivateEndpointConnection
+	if p.Properties == nil {
+		return nil
+	}
+	for _, c := range p.Properties.PrivateEndpointConnections {
+		if status, desc := connState(c); strings.EqualFold(status, reconcile.StatusPending) && desc == msg {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// splState is a shared private link resource's status and provisioningState.
+func splState(r armwebpubsub.SharedPrivateLinkResource) (armwebpubsub.SharedPrivateLinkResourceStatus, armwebpubsub.ProvisioningState) {
+	if r.Properties == nil {
+		return "", ""
+	}
+	return val(r.Properties.Status), val(r.Properties.ProvisioningState)
 }
 
 // operatorToken is the operator's Entra ID access token (v1.0, for the API's
