@@ -57,6 +57,13 @@ browser:
 bench: tools
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# Approval latency through the whole local stack (host emulator -> plsgate serve -> ARM
+# emulator -> Azurite), issue 15 §6; run by hand, ~15-20 minutes with the defaults. Flags:
+# BENCH_LATENCY_FLAGS='-scenarios a,c -arm-latency 0' (see internal/tools/latencybench).
+.PHONY: bench-latency
+bench-latency: tools
+	$(GO) run ./internal/tools/latencybench $(BENCH_LATENCY_FLAGS)
+
 # Deployable folder + zip: host.json, functions/, the deployer's policy as policy.yaml
 # (PLSGATE_POLICY's default) and the linux/amd64 binary. POLICY is required and must pass
 # `plsgate policy check`: no example policy is shipped as the production policy by accident.

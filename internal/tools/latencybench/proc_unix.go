@@ -1,0 +1,14 @@
+//go:build unix && !linux
+
+package main
+
+import (
+	"os"
+	"syscall"
+)
+
+// plsgate runs in its own process group: a terminal's Ctrl-C reaches the
+// bench, which stops it in order.
+func childProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
+
+func interrupt(p *os.Process) error { return p.Signal(os.Interrupt) }
