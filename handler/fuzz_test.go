@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"unicode/utf8"
 )
 
 // seedInvokes adds every invoke golden (and pieces of them) as seeds.
@@ -113,13 +115,105 @@ func FuzzDecodeHTTPRequest(f *testing.F) {
 	})
 }
 
+// FuzzDecodeString reads each input twice: as a raw Data/Metadata value and as a string the host
+// encodes (see decodeStringProperties).
 func FuzzDecodeString(f *testing.F) {
-	for _, s := range []string{`"\"a\""`, `"a"`, `null`, `1`, `{}`, `"\"\\u0000\""`} {
+	for _, s := range []string{`"\"a\""`, `"a"`, `null`, `1`, `{}`, `"\"\\u0000\""`, `hello`, `say "hi"`, `<a&b>`, "\u2028", ` true `, `[]`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = DecodeString(b)
+		if err := decodeStringProperties(DecodeString, b); err != nil {
+			t.Fatal(err)
+		}
 	})
+}
+
+// decodeStringProperties returns the first way decode breaks DecodeString's contract on b:
+//   - as a raw value: not JSON, an object or an array is an error; null is ""; a number or boolean
+//     is its literal text; a JSON string decodes;
+//   - as a string s (valid UTF-8): the host's double encoding decodes to s exactly, and the single
+//     encoding of the docs too, unless s is itself a JSON string literal (the documented ambiguity:
+//     then its value).
+func decodeStringProperties(decode func(json.RawMessage) (string, error), b []byte) error {
+	got, err := decode(b)
+	v := bytes.TrimSpace(b)
+	switch {
+	case !json.Valid(v):
+		if err == nil {
+			return fmt.Errorf("raw %q is not JSON but decoded to %q", b, got)
+		}
+	case v[0] == '{' || v[0] == '[':
+		if err == nil {
+			return fmt.Errorf("raw %q is a JSON object or array but decoded to %q", b, got)
+		}
+	case string(v) == "null":
+		if err != nil || got != "" {
+			return fmt.Errorf("raw null decoded to %q, %v; want \"\"", got, err)
+		}
+	case v[0] == '"':
+		if err != nil {
+			return fmt.Errorf("raw JSON string %q: %v", b, err)
+		}
+	default: // number, true, false
+		if err != nil || got != string(v) {
+			return fmt.Errorf("raw %q decoded to %q, %v; want its literal text", b, got, err)
+		}
+	}
+
+	s := string(b)
+	if !utf8.ValidString(s) { // json.Marshal would replace the invalid bytes
+		return nil
+	}
+	single, _ := json.Marshal(s)
+	double, _ := json.Marshal(string(single))
+	if got, err := decode(double); err != nil || got != s {
+		return fmt.Errorf("double-encoded %s decoded to %q, %v; want %q", double, got, err, s)
+	}
+	want := s
+	var inner string
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' && json.Unmarshal(b, &inner) == nil {
+		want = inner
+	}
+	if got, err := decode(single); err != nil || got != want {
+		return fmt.Errorf("single-encoded %s decoded to %q, %v; want %q", single, got, err, want)
+	}
+	return nil
+}
+
+// The properties catch decoders that break the contract, on the fuzz seeds alone.
+func TestDecodeStringPropertiesCatchBrokenDecoders(t *testing.T) {
+	unwrapOnce := func(raw json.RawMessage) (string, error) { // forgets the host's second layer
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, err
+	}
+	acceptsObjects := func(raw json.RawMessage) (string, error) {
+		if v := bytes.TrimSpace(raw); len(v) > 0 && v[0] == '{' {
+			return string(v), nil
+		}
+		return DecodeString(raw)
+	}
+	nullText := func(raw json.RawMessage) (string, error) {
+		if string(bytes.TrimSpace(raw)) == "null" {
+			return "null", nil
+		}
+		return DecodeString(raw)
+	}
+	for name, tc := range map[string]struct {
+		decode func(json.RawMessage) (string, error)
+		input  string
+	}{
+		"one layer only":   {unwrapOnce, `hello`},
+		"accepts objects":  {acceptsObjects, `{}`},
+		"null as its text": {nullText, `null`},
+	} {
+		if err := decodeStringProperties(tc.decode, []byte(tc.input)); err == nil {
+			t.Errorf("%s: no violation found on %q", name, tc.input)
+		}
+		if err := decodeStringProperties(DecodeString, []byte(tc.input)); err != nil {
+			t.Errorf("DecodeString on %q: %v", tc.input, err)
+		}
+	}
 }
 
 // FuzzInvoke drives whole invocations: whatever the body, the answer is a JSON document

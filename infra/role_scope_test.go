@@ -59,9 +59,6 @@ func within(path, scope string) bool {
 }
 
 func TestRoleCoversEveryCallPerScopeMode(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end (Azurite, ARM emulator): not in -short")
-	}
 	// main.bicep assigns the role exactly as the modes below assume.
 	main := loadBicep(t, "main.bicep")
 	for _, re := range []string{

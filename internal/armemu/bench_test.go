@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -46,33 +47,76 @@ func BenchmarkGetPLS(b *testing.B) {
 }
 
 // BenchmarkListBySubscription pages through all 10,000 services (page size
-// 100) per iteration. Reports PLS/s listed.
+// 100) per iteration. Reports PLS/s listed. One untimed listing first must
+// return every service of the world exactly once; every timed one must count
+// 10,000 in 200 pages.
 func BenchmarkListBySubscription(b *testing.B) {
-	_, url := startEmu(b, Options{}, GenerateWorld(10000, 5, 5, nil))
+	const n = 10000
+	w := GenerateWorld(n, 5, 5, nil)
+	_, url := startEmu(b, Options{}, w)
 	first := url + "/subscriptions/00000000-0000-0000-0000-0000000000a1/providers/Microsoft.Network/privateLinkServices?api-version=2025-01-01"
+	type page struct {
+		Value    []json.RawMessage `json:"value"`
+		NextLink string            `json:"nextLink"`
+	}
+	get := func(u string) page {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		req.Header.Set("Authorization", "Bearer bench")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			body, _ := io.ReadAll(resp.Body)
+			b.Fatalf("GET %s: %d %s", u, resp.StatusCode, body)
+		}
+		var p page
+		if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
+			b.Fatal(err)
+		}
+		return p
+	}
+
+	want := map[string]bool{}
+	for _, p := range w.PrivateLinkServices {
+		want[strings.ToLower(plsIDOf(p.SubscriptionID, p.ResourceGroup, p.Name))] = true
+	}
+	for next := first; next != ""; {
+		p := get(next)
+		for _, v := range p.Value {
+			var pls struct {
+				ID string `json:"id"`
+			}
+			if err := json.Unmarshal(v, &pls); err != nil {
+				b.Fatal(err)
+			}
+			if id := strings.ToLower(pls.ID); !want[id] {
+				b.Fatalf("listed %q: not in the world, or listed twice", pls.ID)
+			} else {
+				delete(want, id)
+			}
+		}
+		next = p.NextLink
+	}
+	if len(want) != 0 {
+		b.Fatalf("%d of %d services never listed", len(want), n)
+	}
+
 	b.ReportAllocs()
 	b.ResetTimer()
 	total := 0
 	for b.Loop() {
-		next := first
-		for next != "" {
-			req, _ := http.NewRequest(http.MethodGet, next, nil)
-			req.Header.Set("Authorization", "Bearer bench")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				b.Fatal(err)
-			}
-			var page struct {
-				Value    []json.RawMessage `json:"value"`
-				NextLink string            `json:"nextLink"`
-			}
-			if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
-				b.Fatal(err)
-			}
-			resp.Body.Close()
-			total += len(page.Value)
-			next = page.NextLink
+		listed, pages := 0, 0
+		for next := first; next != ""; pages++ {
+			p := get(next)
+			listed += len(p.Value)
+			next = p.NextLink
 		}
+		if listed != n || pages != n/DefaultPageSize {
+			b.Fatalf("listed %d services in %d pages, want %d in %d", listed, pages, n, n/DefaultPageSize)
+		}
+		total += listed
 	}
 	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "PLS/s")
 }

@@ -650,17 +650,36 @@ func TestWebPubSubPreviewAPI(t *testing.T) {
 	}
 }
 
+// TestSharedLinkStatusDelayAndDelete: a shared private link resource's status lags its connection
+// by SharedLinkStatusDelay. With an hour's delay it is still Pending right after the owner approves
+// (no timing involved: nothing can have fired yet); with 20 ms it follows; a deleted connection
+// shows Disconnected at once without a delay.
 func TestSharedLinkStatusDelayAndDelete(t *testing.T) {
-	e, _ := startEmu(t, Options{Seed: 10, SharedLinkStatusDelay: 20 * time.Millisecond}, testWorld())
-	if err := e.CreateSharedPrivateLinkResource(wps1, "up", SharedPrivateLinkResource{PrivateLinkResourceID: plsA, RequestMessage: "m"}); err != nil {
-		t.Fatal(err)
+	e, _ := startEmu(t, Options{Seed: 10, SharedLinkStatusDelay: time.Hour}, testWorld())
+	approve := func(name string) string {
+		t.Helper()
+		if err := e.CreateSharedPrivateLinkResource(wps1, name, SharedPrivateLinkResource{PrivateLinkResourceID: plsA, RequestMessage: "m"}); err != nil {
+			t.Fatal(err)
+		}
+		splID := splIDOf(wps1, name)
+		s, _ := e.SharedPrivateLinkResource(splID)
+		if s.Status != "Pending" {
+			t.Fatalf("%s created %s, want Pending", name, s.Status)
+		}
+		if err := e.SetConnectionStatus(plsA, s.ConnectionName, "Approved", "ok"); err != nil {
+			t.Fatal(err)
+		}
+		return splID
 	}
-	splID := splIDOf(wps1, "up")
-	s, _ := e.SharedPrivateLinkResource(splID)
-	if err := e.SetConnectionStatus(plsA, s.ConnectionName, "Approved", "ok"); err != nil {
-		t.Fatal(err)
+	slow := approve("slow")
+	if s, _ := e.SharedPrivateLinkResource(slow); s.Status != "Pending" {
+		t.Fatalf("an hour's delay: status %s right after the approval, want Pending until the delay passes", s.Status)
 	}
+
+	e.SetSharedLinkStatusDelay(20 * time.Millisecond)
+	splID := approve("up")
 	deadline := time.Now().Add(10 * time.Second)
+	var s SharedPrivateLinkResource
 	for {
 		s, _ = e.SharedPrivateLinkResource(splID)
 		if s.Status == "Approved" {
@@ -670,6 +689,9 @@ func TestSharedLinkStatusDelayAndDelete(t *testing.T) {
 			t.Fatalf("status never followed: %+v", s)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+	if s, _ := e.SharedPrivateLinkResource(slow); s.Status != "Pending" {
+		t.Fatalf("the hour-delayed link followed early: %s", s.Status)
 	}
 	// The owner deletes the connection: the shared link shows Disconnected.
 	e.SetSharedLinkStatusDelay(0)

@@ -1,10 +1,13 @@
 package hostemu
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestMatchRoute(t *testing.T) {
@@ -94,22 +97,121 @@ func TestDotnetTime(t *testing.T) {
 	}
 }
 
-// Fuzz the emulator's decoders of what callers and handlers send it.
+// Fuzz the emulator's decoders of what callers and handlers send it. Each input is read as a
+// delivery body (splitJoinProperty) and as a validation code to wrap in a validation event.
 func FuzzSplitEvents(f *testing.F) {
-	for _, s := range []string{`[]`, `[{}]`, `{"id":"a"}`, `[1]`, `x`, `[{"data":"{\"validationCode\":\"c\"}"}]`} {
+	for _, s := range []string{`[]`, `[{}]`, `{"id":"a"}`, `[1]`, `x`, `[{"data":"{\"validationCode\":\"c\"}"}]`,
+		` [ {"a":[1,{}]} , { } ] `, `[{},[]]`, `[{}`, `{} {}`, `"{}"`, `null`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if events, err := splitEvents(b); err == nil {
-			for _, ev := range events {
-				if !json.Valid(ev) {
-					t.Fatalf("invalid event %q", ev)
-				}
-			}
+		if err := splitJoinProperty(splitEvents, b); err != nil {
+			t.Fatal(err)
 		}
 		_, _ = validationCode(b)
 		_ = isValidationEvent(b)
+
+		// Whatever the code, a validation event carrying it is recognised and the code read back,
+		// in the Event Grid schema (data an object) and as a CloudEvent (data double-encoded).
+		code := string(b)
+		if code == "" || !utf8.ValidString(code) {
+			return
+		}
+		data, _ := json.Marshal(map[string]string{"validationCode": code})
+		eg, _ := json.Marshal([]map[string]any{{"id": "1", "eventType": validationEventType, "data": json.RawMessage(data)}})
+		ce, _ := json.Marshal(map[string]any{"id": "1", "type": validationEventType, "data": string(data)})
+		for _, body := range [][]byte{eg, ce} {
+			if !isValidationEvent(body) {
+				t.Fatalf("not a validation event: %s", body)
+			}
+			if got, err := validationCode(body); err != nil || got != code {
+				t.Fatalf("validationCode(%s) = %q, %v; want %q", body, got, err, code)
+			}
+		}
 	})
+}
+
+// splitJoinProperty returns how split breaks the delivery contract on b, or nil: it succeeds
+// exactly when b is a JSON object or an array of objects, and joining what it returns gives b
+// back (up to insignificant space).
+func splitJoinProperty(split func([]byte) ([]json.RawMessage, error), b []byte) error {
+	events, err := split(b)
+	var v any
+	want := false
+	if json.Unmarshal(b, &v) == nil {
+		switch x := v.(type) {
+		case map[string]any:
+			want = true
+		case []any:
+			want = true
+			for _, e := range x {
+				if _, ok := e.(map[string]any); !ok {
+					want = false
+				}
+			}
+		}
+	}
+	if (err == nil) != want {
+		return fmt.Errorf("split(%q): %d events, err %v; want success %v", b, len(events), err, want)
+	}
+	if err != nil {
+		return nil
+	}
+	var joined []byte
+	if b := bytes.TrimSpace(b); b[0] == '{' {
+		if len(events) != 1 {
+			return fmt.Errorf("split(%q): %d events from one object", b, len(events))
+		}
+		joined = events[0]
+	} else {
+		parts := make([][]byte, len(events))
+		for i, e := range events {
+			parts[i] = e
+		}
+		joined = append(append([]byte("["), bytes.Join(parts, []byte(","))...), ']')
+	}
+	var want1, got bytes.Buffer
+	if err := json.Compact(&want1, b); err != nil {
+		return fmt.Errorf("compact input %q: %v", b, err)
+	}
+	if err := json.Compact(&got, joined); err != nil {
+		return fmt.Errorf("split(%q): events do not join into JSON %q: %v", b, joined, err)
+	}
+	if !bytes.Equal(got.Bytes(), want1.Bytes()) {
+		return fmt.Errorf("split(%q) then join = %s, want %s", b, got.Bytes(), want1.Bytes())
+	}
+	return nil
+}
+
+// The property catches splitters that break the contract, on the fuzz seeds alone.
+func TestSplitJoinPropertyCatchesBrokenSplitters(t *testing.T) {
+	dropsLast := func(b []byte) ([]json.RawMessage, error) {
+		evs, err := splitEvents(b)
+		if len(evs) > 0 {
+			evs = evs[:len(evs)-1]
+		}
+		return evs, err
+	}
+	acceptsAnyArray := func(b []byte) ([]json.RawMessage, error) {
+		var evs []json.RawMessage
+		err := json.Unmarshal(b, &evs)
+		return evs, err
+	}
+	for name, tc := range map[string]struct {
+		split func([]byte) ([]json.RawMessage, error)
+		input string
+	}{
+		"drops the last event":            {dropsLast, `[{"a":1},{"b":2}]`},
+		"accepts an array of non-objects": {acceptsAnyArray, `[1]`},
+		"refuses a single object":         {acceptsAnyArray, `{"id":"a"}`},
+	} {
+		if err := splitJoinProperty(tc.split, []byte(tc.input)); err == nil {
+			t.Errorf("%s: no violation found on %q", name, tc.input)
+		}
+		if err := splitJoinProperty(splitEvents, []byte(tc.input)); err != nil {
+			t.Errorf("splitEvents: %v", err)
+		}
+	}
 }
 
 func FuzzParseHTTPOutput(f *testing.F) {

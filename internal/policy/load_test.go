@@ -2,6 +2,7 @@ package policy
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -207,20 +208,52 @@ func mustParseNamed(t *testing.T, name, src string) *Policy {
 	return p
 }
 
+// TestParseAccepts: each accepted form compiles to the policy it spells (default, rules in order
+// with their actions, matchers and message template, as `plsgate policy check` summarises it).
 func TestParseAccepts(t *testing.T) {
-	tests := []struct{ name, src string }{
-		{"json", `{"version": 1, "default": "reject", "rules": [{"name": "a", "action": "approve", "match": {"privateLinkService": {"tags": {"plsgate": "enabled"}}}}]}`},
-		{"version as string", "version: '1'\nrules: []\n"},
-		{"rules null", "version: 1\nrules:\n"},
-		{"match null", rulePrefix + "    match:\n"},
-		{"scalar for a list", rulePrefix + "    match: {status: Pending, privateLinkService: {names: pls-*}}\n"},
-		{"numbers and booleans as strings", rulePrefix + "    match: {connection: {linkIdentifiers: [536870912]}, privateLinkService: {tags: {enabled: true}}}\n"},
-		{"anchors and aliases", "version: 1\nrules:\n  - name: a\n    action: approve\n    match: {privateLinkService: {names: &n [pls-a, pls-b]}}\n  - name: b\n    action: reject\n    match: {privateLinkService: {names: *n}, status: [Pending]}\n"},
-		{"message braces", rulePrefix + "    message: '{} {not a placeholder} {rule}'\n"},
+	tests := []struct{ name, src, want string }{
+		{"json", `{"version": 1, "default": "reject", "rules": [{"name": "a", "action": "approve", "match": {"privateLinkService": {"tags": {"plsgate": "enabled"}}}}]}`,
+			"v1 default reject | a approve [privateLinkService.tags: plsgate=enabled]"},
+		{"version as string", "version: '1'\nrules: []\n", "v1 default leave"},
+		{"rules null", "version: 1\nrules:\n", "v1 default leave"},
+		{"match null", rulePrefix + "    match:\n", "v1 default leave | a approve []"},
+		{"scalar for a list", rulePrefix + "    match: {status: Pending, privateLinkService: {names: pls-*}}\n",
+			"v1 default leave | a approve [status: Pending; privateLinkService.names: pls-*]"},
+		{"numbers and booleans as strings", rulePrefix + "    match: {connection: {linkIdentifiers: [536870912]}, privateLinkService: {tags: {enabled: true}}}\n",
+			"v1 default leave | a approve [privateLinkService.tags: enabled=true; connection.linkIdentifiers: 536870912]"},
+		{"anchors and aliases", "version: 1\nrules:\n  - name: a\n    action: approve\n    match: {privateLinkService: {names: &n [pls-a, pls-b]}}\n  - name: b\n    action: reject\n    match: {privateLinkService: {names: *n}, status: [Pending]}\n",
+			"v1 default leave | a approve [privateLinkService.names: pls-a, pls-b] | b reject [status: Pending; privateLinkService.names: pls-a, pls-b]"},
+		{"message braces", rulePrefix + "    message: '{} {not a placeholder} {rule}'\n",
+			"v1 default leave | a approve [] message {} {not a placeholder} {rule}"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { mustParseNamed(t, "p.yaml", tt.src) })
+		t.Run(tt.name, func(t *testing.T) {
+			if got := parsed(mustParseNamed(t, "p.yaml", tt.src)); got != tt.want {
+				t.Errorf("parsed\n got %s\nwant %s", got, tt.want)
+			}
+		})
 	}
+	// Braces that are no placeholder stay as written when the message is rendered.
+	p := mustParseNamed(t, "p.yaml", rulePrefix+"    message: '{} {not a placeholder} {rule}'\n")
+	if d := p.Evaluate(Facts{}); d.Rule != "a" || d.Message != "{} {not a placeholder} a" {
+		t.Errorf("message braces: rule %q, message %q", d.Rule, d.Message)
+	}
+}
+
+// parsed renders what a policy compiled to on one line.
+func parsed(p *Policy) string {
+	s := p.Summary()
+	out := fmt.Sprintf("v%d default %s", s.Version, s.Default)
+	for _, r := range s.Rules {
+		out += fmt.Sprintf(" | %s %s [%s]", r.Name, r.Action, strings.Join(r.Match, "; "))
+		if r.When != "" {
+			out += " when " + r.When
+		}
+		if r.Message != "" {
+			out += " message " + r.Message
+		}
+	}
+	return out
 }
 
 func TestParseTooLarge(t *testing.T) {

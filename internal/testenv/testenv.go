@@ -85,7 +85,8 @@ func DemoWorld() armemu.World {
 	}
 }
 
-// Start brings everything up; t.Cleanup stops it.
+// Start brings everything up; t.Cleanup stops it. Under -short it skips the test
+// (it starts Azurite; see internal/testutil/extproc).
 func Start(t testing.TB, o Options) *Env {
 	t.Helper()
 	conn := azurite.Start(t)

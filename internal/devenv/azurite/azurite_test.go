@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/plsgate/plsgate/internal/testutil/extproc"
 )
 
 func repoRoot(t *testing.T) string {
@@ -27,9 +29,7 @@ func repoRoot(t *testing.T) string {
 // Launch serves the Table endpoint on loopback with data in the given
 // directory; Stop ends the whole process group and is idempotent.
 func TestLaunchStop(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts Azurite: skipped in -short mode")
-	}
+	extproc.SkipShort(t, "Azurite")
 	root := repoRoot(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()

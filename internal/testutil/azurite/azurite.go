@@ -18,6 +18,7 @@ import (
 
 	"github.com/plsgate/plsgate/internal/devenv"
 	devazurite "github.com/plsgate/plsgate/internal/devenv/azurite"
+	"github.com/plsgate/plsgate/internal/testutil/extproc"
 )
 
 // Well-known Azurite development account (public, documented by Microsoft; not a secret).
@@ -46,9 +47,11 @@ var (
 )
 
 // Start returns the connection string of this binary's Azurite, starting it on first use (and again
-// after Stop). It fails the test (never skips) when Azurite cannot run, e.g. node or npm is missing.
+// after Stop). Under -short it skips the test (extproc.SkipShort): -short starts no process.
+// Otherwise it fails the test (never skips) when Azurite cannot run, e.g. node or npm is missing.
 func Start(tb testing.TB) string {
 	tb.Helper()
+	extproc.SkipShort(tb, "Azurite")
 	cs, err := srv.ensure()
 	if err != nil {
 		tb.Fatalf("azurite: %v", err)

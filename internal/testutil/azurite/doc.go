@@ -8,7 +8,8 @@
 //
 // If node_modules/.bin/azurite-table is missing, Start runs `npm ci` in the repository root, guarded by
 // a file lock so parallel test binaries do not install concurrently. Missing node/npm is a test
-// failure with a clear message, never a skip: the integration tests are part of `make test`.
+// failure with a clear message, never a skip: the integration tests are part of `make test`. Under
+// `go test -short` Start skips the test instead (internal/testutil/extproc: -short starts no process).
 //
 // Tests sharing the instance isolate themselves with TablePrefix(t). Tests that call Stop or Restart
 // must not run in parallel with other tests of the same binary.
