@@ -566,9 +566,9 @@ func TestEventFiltersMatchEvents(t *testing.T) {
 		got, want []string
 	}{
 		{"resources.includedEventTypes vs events.ResourceEventTypes", f.Resources.IncludedEventTypes, events.ResourceEventTypes},
-		{"resources.operationNamePrefixes vs events.OperationNamePrefixes", f.Resources.OperationNamePrefixes, events.OperationNamePrefixes},
+		{"resources.operationNamePrefixes vs events.OperationNamePrefixes", f.Resources.OperationNamePrefixes, events.OperationNamePrefixes()},
 		{"notifications.includedEventTypes vs events.NotificationEventTypes", f.Notifications.IncludedEventTypes, events.NotificationEventTypes},
-		{"notifications.resourceTypes vs events.NotificationResourceTypes", f.Notifications.ResourceTypes, events.NotificationResourceTypes},
+		{"notifications.resourceTypes vs events.NotificationResourceTypes", f.Notifications.ResourceTypes, events.NotificationResourceTypes()},
 		{"all includedEventTypes vs events.EventTypes", append(slices.Clone(f.Resources.IncludedEventTypes), f.Notifications.IncludedEventTypes...), events.EventTypes},
 	}
 	for _, c := range checks {
@@ -577,7 +577,7 @@ func TestEventFiltersMatchEvents(t *testing.T) {
 		}
 	}
 	// Every operation name plsgate knows passes the prefix filter (Event Grid: case-insensitive).
-	for _, op := range events.OperationNames {
+	for _, op := range events.OperationNames() {
 		if !slices.ContainsFunc(f.Resources.OperationNamePrefixes, func(p string) bool {
 			return len(op) >= len(p) && strings.EqualFold(op[:len(p)], p)
 		}) {

@@ -217,7 +217,7 @@ func (a *App) HandleEvent(ctx context.Context, inv *handler.Invocation, raw json
 			continue
 		}
 		if h.HasPending != nil && !*h.HasPending {
-			log.Debug("no Pending connection in the notification body: skipped", "pls", h.PLSIDs)
+			log.Debug("no Pending connection in the notification body: skipped", "pls", h.ResourceIDs)
 			continue
 		}
 		at, _ := time.Parse(time.RFC3339Nano, ev.Time) // zero (= now) when absent or odd
@@ -228,7 +228,7 @@ func (a *App) HandleEvent(ctx context.Context, inv *handler.Invocation, raw json
 			errs = a.settle(inv, log, h.SharedPrivateLinkID, outs, err, errs)
 			continue
 		}
-		plsIDs := h.PLSIDs
+		plsIDs := h.ResourceIDs
 		if h.Kind == events.PrivateEndpointWritten {
 			if !a.roleCoversPrivateEndpoint(h.PrivateEndpointID) {
 				log.Info("private endpoint outside the subscriptions where plsgate's role is assigned: acknowledged without a read (the timer covers its connection)", "privateEndpoint", h.PrivateEndpointID)

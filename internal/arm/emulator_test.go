@@ -238,8 +238,8 @@ func TestEmulatorSeedFlow(t *testing.T) {
 						t.Fatalf("classify %s: %v", ev.ID, err)
 					}
 					s := h.Kind.String()
-					if len(h.PLSIDs) > 0 {
-						s += " " + strings.Join(h.PLSIDs, ",")
+					if len(h.ResourceIDs) > 0 {
+						s += " " + strings.Join(h.ResourceIDs, ",")
 					}
 					if h.HasPending != nil {
 						s += map[bool]string{true: " pending", false: " nothing-pending"}[*h.HasPending]
@@ -250,8 +250,8 @@ func TestEmulatorSeedFlow(t *testing.T) {
 			plsKey := arm.NormalizeID(emuPLS)
 			wantHints := []string{
 				"irrelevant", // the shared private link resource write (Microsoft.SignalRService)
-				"pls-changed " + plsKey,
-				"pls-notification " + plsKey + " nothing-pending",
+				"resource-changed " + plsKey,
+				"resource-notification " + plsKey + " nothing-pending",
 			}
 			if !slices.Equal(hints, wantHints) {
 				t.Errorf("hints\n got %q\nwant %q", hints, wantHints)

@@ -22,9 +22,9 @@ func BenchmarkClassifyRelevant(b *testing.B) {
 		name string
 		kind Kind
 	}{
-		{"eg_connection_write.json", PLSChanged},
+		{"eg_connection_write.json", ResourceChanged},
 		{"eg_private_endpoint_write.json", PrivateEndpointWritten},
-		{"eg_rn_pls_pending.json", PLSNotification},
+		{"eg_rn_pls_pending.json", ResourceNotification},
 	} {
 		b.Run(tc.name, func(b *testing.B) { benchClassify(b, tc.name, tc.kind) })
 	}

@@ -4,12 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/eventgrid/azsystemevents"
 
-	"github.com/plsgate/plsgate/internal/arm"
-	"github.com/plsgate/plsgate/internal/store"
+	"github.com/plsgate/plsgate/internal/resource"
+	"github.com/plsgate/plsgate/internal/store/tablekey"
 )
 
 // Kind says what a relevant event asks the caller to do.
@@ -18,12 +19,13 @@ type Kind int
 const (
 	// Irrelevant: acknowledge, no ARM or Table call.
 	Irrelevant Kind = iota
-	// PLSChanged: a write/action/delete succeeded on a private link service or
-	// one of its connections: reconcile Hint.PLSIDs.
-	PLSChanged
-	// PLSNotification: Azure Resource Notifications sent a private link
-	// service's body: reconcile Hint.PLSIDs unless Hint.HasPending is false.
-	PLSNotification
+	// ResourceChanged: a write/action/delete succeeded on a resource of a
+	// registered kind (a private link service, …) or one of its connections:
+	// reconcile Hint.ResourceIDs.
+	ResourceChanged
+	// ResourceNotification: Azure Resource Notifications sent such a
+	// resource's body: reconcile Hint.ResourceIDs unless Hint.HasPending is false.
+	ResourceNotification
 	// PrivateEndpointWritten: a private endpoint was written in a watched
 	// subscription: read Hint.PrivateEndpointID (1 ARM GET) and reconcile its
 	// targets that Classifier.InScope accepts.
@@ -41,10 +43,10 @@ func (k Kind) String() string {
 	switch k {
 	case Irrelevant:
 		return "irrelevant"
-	case PLSChanged:
-		return "pls-changed"
-	case PLSNotification:
-		return "pls-notification"
+	case ResourceChanged:
+		return "resource-changed"
+	case ResourceNotification:
+		return "resource-notification"
 	case PrivateEndpointWritten:
 		return "private-endpoint-written"
 	case SharedPrivateLinkWritten:
@@ -61,9 +63,9 @@ type Hint struct {
 	EventID, EventType, Subject string
 	Schema                      string // SchemaEventGrid | SchemaCloudEvents
 	Kind                        Kind
-	// PLSIDs are the normalized (arm.NormalizeID) private link service IDs to
-	// reconcile; connection IDs are reduced to their service.
-	PLSIDs []string
+	// ResourceIDs are the normalized (resource.Normalize) IDs of the resources
+	// to reconcile; connection IDs are reduced to their resource.
+	ResourceIDs []string
 	// PrivateEndpointID is set for PrivateEndpointWritten (as the event spelled it).
 	PrivateEndpointID string
 	// SharedPrivateLinkID is set for SharedPrivateLink{Written,Deleted}.
@@ -93,13 +95,24 @@ type Classifier struct {
 	plsIDs  map[string]bool // normalized SCOPE_PLS_IDS
 	watched map[string]bool // subs ∪ the subscriptions of plsIDs
 	wps     map[string]bool // normalized WEBPUBSUB_IDS
+	kinds   []string        // subject fragments of the registered kinds (kindSubjects)
+}
+
+// namesKind reports whether an event subject names a resource of a registered kind.
+func (c *Classifier) namesKind(subject string) bool {
+	for _, f := range c.kinds {
+		if containsLower(subject, f) {
+			return true
+		}
+	}
+	return false
 }
 
 // NewClassifier returns a Classifier for s.
 func NewClassifier(s Scope) *Classifier {
-	c := &Classifier{subs: map[string]bool{}, plsIDs: map[string]bool{}, watched: map[string]bool{}, wps: map[string]bool{}}
+	c := &Classifier{subs: map[string]bool{}, plsIDs: map[string]bool{}, watched: map[string]bool{}, wps: map[string]bool{}, kinds: kindSubjects()}
 	for _, id := range s.WebPubSubIDs {
-		if n := arm.NormalizeID(id); n != "" {
+		if n := resource.Normalize(id); n != "" {
 			c.wps[n] = true
 		}
 	}
@@ -110,9 +123,9 @@ func NewClassifier(s Scope) *Classifier {
 		}
 	}
 	for _, id := range s.PLSIDs {
-		if n := arm.NormalizeID(id); n != "" {
+		if n := resource.Normalize(id); n != "" {
 			c.plsIDs[n] = true
-			if sub := arm.SubscriptionOf(n); sub != "" {
+			if sub := resource.SubscriptionOf(n); sub != "" {
 				c.watched[sub] = true
 			}
 		}
@@ -126,8 +139,8 @@ func (c *Classifier) InScope(plsID string) bool {
 	if c.all {
 		return true
 	}
-	n := arm.NormalizeID(plsID)
-	return c.plsIDs[n] || c.subs[arm.SubscriptionOf(n)]
+	n := resource.Normalize(plsID)
+	return c.plsIDs[n] || c.subs[resource.SubscriptionOf(n)]
 }
 
 // Watches reports whether a subscription holds private link services in scope:
@@ -154,7 +167,7 @@ func (c *Classifier) Classify(e Event) (Hint, error) {
 }
 
 func (c *Classifier) classifyResourceEvent(e Event, h Hint) (Hint, error) {
-	if e.Subject != "" && !containsLower(e.Subject, subjectPLS) && !containsLower(e.Subject, subjectPE) &&
+	if e.Subject != "" && !c.namesKind(e.Subject) && !containsLower(e.Subject, subjectPE) &&
 		(len(c.wps) == 0 || !containsLower(e.Subject, subjectSPL)) {
 		h.Why = "subject names neither a private link service, a private endpoint nor a shared private link resource"
 		return h, nil
@@ -178,10 +191,14 @@ func (c *Classifier) classifyResourceEvent(e Event, h Hint) (Hint, error) {
 			h.Why = fmt.Sprintf("%s reported by %s, not a write success", op, e.Type)
 			return h, nil
 		}
-		sub, _, _, err := arm.ParsePrivateEndpointID(uri)
+		pe, err := resource.Parse(uri)
+		if err == nil && !strings.EqualFold(pe.Type(), typePrivateEndpoint) {
+			err = fmt.Errorf("%q is not a private endpoint ID", uri)
+		}
 		if err != nil {
 			return h, c.malformed(e, fmt.Errorf("%s: resourceUri: %w", op, err))
 		}
+		sub := pe.Subscription
 		if !c.Watches(sub) {
 			h.Why = fmt.Sprintf("private endpoint written in subscription %s, which holds no private link service in scope", sub)
 			return h, nil
@@ -195,24 +212,24 @@ func (c *Classifier) classifyResourceEvent(e Event, h Hint) (Hint, error) {
 		return h, nil
 	}
 
-	plsOp := hasPrefixFold(op, OperationNamePrefixes[0])
-	plsID, err := arm.PrivateLinkServiceIDOf(uri)
-	if err != nil {
-		if plsOp {
-			return h, c.malformed(e, fmt.Errorf("operation %s concerns private link services but resourceUri %q names none", op, uri))
+	opKind, kindOp := kindOfOperation(op)
+	rid, _, ok := resource.ResourceOf(uri)
+	if !ok {
+		if kindOp {
+			return h, c.malformed(e, fmt.Errorf("operation %s concerns %s but resourceUri %q names none", op, opKind.Type, uri))
 		}
-		h.Why = fmt.Sprintf("operation %s on %s concerns no private link service", op, uri)
+		h.Why = fmt.Sprintf("operation %s on %s concerns no resource of a kind plsgate manages", op, uri)
 		return h, nil
 	}
-	if !c.InScope(plsID) {
-		h.Why = fmt.Sprintf("private link service %s is out of scope", plsID)
+	if !c.InScope(rid) {
+		h.Why = fmt.Sprintf("%s is out of scope", rid)
 		return h, nil
 	}
-	if err := checkIDLength("resourceUri", plsID); err != nil {
+	if err := checkIDLength("resourceUri", rid); err != nil {
 		return h, c.malformed(e, err)
 	}
-	h.Kind = PLSChanged
-	h.PLSIDs = []string{arm.NormalizeID(plsID)}
+	h.Kind = ResourceChanged
+	h.ResourceIDs = []string{resource.Normalize(rid)}
 	h.Why = fmt.Sprintf("%s %s on %s", trimPrefix(e.Type), op, uri)
 	return h, nil
 }
@@ -232,11 +249,16 @@ func (c *Classifier) classifySharedLink(e Event, h Hint, op, uri string) (Hint, 
 		h.Why = fmt.Sprintf("%s reported by %s is not a shared private link resource write or delete success", op, e.Type)
 		return h, nil
 	}
-	parent, _, _, _, _, err := arm.ParseSharedPrivateLinkResourceID(uri)
+	sid, err := resource.Parse(uri)
+	if err == nil && !strings.EqualFold(sid.Type(), typeSharedPrivateLink) {
+		err = fmt.Errorf("%q is not a Web PubSub shared private link resource ID", uri)
+	}
 	if err != nil {
 		return h, c.malformed(e, fmt.Errorf("%s: resourceUri: %w", op, err))
 	}
-	if !c.wps[arm.NormalizeID(parent)] {
+	wps, _ := sid.Parent()
+	parent := wps.String()
+	if !c.wps[resource.Normalize(parent)] {
 		h.Why = fmt.Sprintf("shared private link resource of %s, which is not in WEBPUBSUB_IDS", parent)
 		return h, nil
 	}
@@ -250,7 +272,7 @@ func (c *Classifier) classifySharedLink(e Event, h Hint, op, uri string) (Hint, 
 }
 
 func (c *Classifier) classifyNotification(e Event, h Hint) (Hint, error) {
-	if e.Subject != "" && !containsLower(e.Subject, subjectPLS) {
+	if e.Subject != "" && !c.namesKind(e.Subject) {
 		h.Why = "subject is not a private link service"
 		return h, nil
 	}
@@ -258,50 +280,50 @@ func (c *Classifier) classifyNotification(e Event, h Hint) (Hint, error) {
 	if err != nil {
 		return h, c.malformed(e, err)
 	}
-	if !strings.EqualFold(n.Type, ResourceTypePrivateLinkService) {
-		h.Why = "resource type " + n.Type + " is not a private link service"
+	if !slices.ContainsFunc(NotificationResourceTypes(), func(t string) bool { return strings.EqualFold(t, n.Type) }) {
+		h.Why = "resource type " + n.Type + " is not a kind plsgate manages"
 		return h, nil
 	}
 	id := n.ID
 	if id == "" {
 		id = e.Subject
 	}
-	if _, _, _, err := arm.ParsePrivateLinkServiceID(id); err != nil {
-		return h, c.malformed(e, fmt.Errorf("resourceInfo.id: %w", err))
+	if k, ok := resource.KindOf(id); !ok || !strings.EqualFold(k.Type, n.Type) {
+		return h, c.malformed(e, fmt.Errorf("resourceInfo.id %q is not a %s ID", id, n.Type))
 	}
 	if !c.InScope(id) {
-		h.Why = fmt.Sprintf("private link service %s is out of scope", id)
+		h.Why = fmt.Sprintf("%s is out of scope", id)
 		return h, nil
 	}
 	if err := checkIDLength("resourceInfo.id", id); err != nil {
 		return h, c.malformed(e, err)
 	}
-	h.Kind = PLSNotification
-	h.PLSIDs = []string{arm.NormalizeID(id)}
+	h.Kind = ResourceNotification
+	h.ResourceIDs = []string{resource.Normalize(id)}
 	if n.Deleted {
-		h.Why = "private link service " + id + " deleted"
+		h.Why = id + " deleted"
 		return h, nil
 	}
 	h.HasPending = n.HasPending
 	switch {
 	case n.HasPending == nil:
-		h.Why = "private link service " + id + " created or updated; its body does not list its connections"
+		h.Why = id + " created or updated; its body does not list its connections"
 	case *n.HasPending:
-		h.Why = "private link service " + id + " has a Pending connection"
+		h.Why = id + " has a Pending connection"
 	default:
-		h.Why = "private link service " + id + " has no Pending connection"
+		h.Why = id + " has no Pending connection"
 	}
 	return h, nil
 }
 
 // checkIDLength refuses a resource ID that plsgate could not store: its tables are keyed by the
-// lower-cased, escaped private link service ID, and a Table key holds at most 1 KiB
-// (store.CheckPLSKey; Azure Storage "Understanding the Table service data model"). No Azure
+// lower-cased, escaped resource ID, and a Table key holds at most 1 KiB
+// (tablekey.ResourceKey; Azure Storage "Understanding the Table service data model"). No Azure
 // resource ID is that long, and a retry cannot shorten it, so the event is malformed: the
 // caller logs and acknowledges it instead of failing the invocation into 24 h of Event Grid
 // redeliveries. A private endpoint ID is held to the same bound before plsgate reads it.
 func checkIDLength(field, id string) error {
-	if errors.Is(store.CheckPLSKey(id), store.ErrTooLarge) {
+	if _, err := tablekey.ResourceKey(id); errors.Is(err, tablekey.ErrTooLarge) {
 		return fmt.Errorf("%s is %d bytes, longer than a Table storage key allows (1 KiB after escaping): no Azure resource ID is that long", field, len(id))
 	}
 	return nil
@@ -455,7 +477,7 @@ func hasPending(props map[string]any) *bool {
 		cm, _ := c.(map[string]any)
 		pm, _ := cm["properties"].(map[string]any)
 		sm, _ := pm["privateLinkServiceConnectionState"].(map[string]any)
-		if s, _ := sm["status"].(string); strings.EqualFold(s, arm.StatusPending) {
+		if s, _ := sm["status"].(string); resource.StatusIs(s, resource.StatusPending) {
 			pending = true
 			break
 		}

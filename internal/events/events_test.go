@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/plsgate/plsgate/internal/arm"
+	"github.com/plsgate/plsgate/internal/resource"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden")
@@ -56,7 +56,7 @@ type eventResult struct {
 	Schema, ID, Type, Subject, Source, Time, DataVersion string
 	DataBytes                                            int
 	Kind                                                 string
-	PLSIDs                                               []string `json:",omitempty"`
+	ResourceIDs                                          []string `json:",omitempty"`
 	PrivateEndpointID                                    string   `json:",omitempty"`
 	HasPending                                           *bool    `json:",omitempty"`
 	Why                                                  string
@@ -73,7 +73,7 @@ func run(c *Classifier, payload []byte) result {
 		h, err := c.Classify(e)
 		er := eventResult{
 			Schema: e.Schema, ID: e.ID, Type: e.Type, Subject: e.Subject, Source: e.Source, Time: e.Time, DataVersion: e.DataVersion,
-			DataBytes: len(e.Data), Kind: h.Kind.String(), PLSIDs: h.PLSIDs, PrivateEndpointID: h.PrivateEndpointID, HasPending: h.HasPending, Why: h.Why,
+			DataBytes: len(e.Data), Kind: h.Kind.String(), ResourceIDs: h.ResourceIDs, PrivateEndpointID: h.PrivateEndpointID, HasPending: h.HasPending, Why: h.Why,
 		}
 		if err != nil {
 			er.Error = err.Error()
@@ -132,31 +132,31 @@ func TestClassify(t *testing.T) {
 		file string
 		want []want
 	}{
-		{"eg_connection_write.json", []want{{kind: PLSChanged, pls: []string{plsChat}}}},
-		{"eg_connection_write_as_string.json", []want{{kind: PLSChanged, pls: []string{plsChat}}}},
-		{"eg_pls_write.json", []want{{kind: PLSChanged, pls: []string{plsChat}}}},
-		{"eg_connection_delete.json", []want{{kind: PLSChanged, pls: []string{plsChat}}}},
-		{"eg_connection_action_old_shape.json", []want{{kind: PLSChanged, pls: []string{plsChat}}}},
+		{"eg_connection_write.json", []want{{kind: ResourceChanged, pls: []string{plsChat}}}},
+		{"eg_connection_write_as_string.json", []want{{kind: ResourceChanged, pls: []string{plsChat}}}},
+		{"eg_pls_write.json", []want{{kind: ResourceChanged, pls: []string{plsChat}}}},
+		{"eg_connection_delete.json", []want{{kind: ResourceChanged, pls: []string{plsChat}}}},
+		{"eg_connection_action_old_shape.json", []want{{kind: ResourceChanged, pls: []string{plsChat}}}},
 		{"eg_private_endpoint_write.json", []want{{kind: PrivateEndpointWritten, pe: peApp}}},
 		{"eg_private_endpoint_write_unwatched.json", []want{{kind: Irrelevant}}},
 		{"eg_dns_zone_group_write.json", []want{{kind: Irrelevant}}},
 		{"eg_storage_write.json", []want{{kind: Irrelevant}}},
 		{"eg_connection_write_failure.json", []want{{kind: Irrelevant}}},
 		{"eg_validation.json", []want{{kind: Irrelevant}}},
-		{"eg_rn_pls_pending.json", []want{{kind: PLSNotification, pls: []string{plsChat}, hasPending: ptr(true)}}},
-		{"eg_rn_pls_no_pending.json", []want{{kind: PLSNotification, pls: []string{plsChat}, hasPending: ptr(false)}}},
-		{"eg_rn_pls_deleted.json", []want{{kind: PLSNotification, pls: []string{plsChat}}}},
+		{"eg_rn_pls_pending.json", []want{{kind: ResourceNotification, pls: []string{plsChat}, hasPending: ptr(true)}}},
+		{"eg_rn_pls_no_pending.json", []want{{kind: ResourceNotification, pls: []string{plsChat}, hasPending: ptr(false)}}},
+		{"eg_rn_pls_deleted.json", []want{{kind: ResourceNotification, pls: []string{plsChat}}}},
 		{"eg_rn_pls_out_of_scope.json", []want{{kind: Irrelevant}}},
-		{"eg_rn_pls_listed_id_tags_string.json", []want{{kind: PLSNotification, pls: []string{arm.NormalizeID(partner)}, hasPending: ptr(true)}}},
+		{"eg_rn_pls_listed_id_tags_string.json", []want{{kind: ResourceNotification, pls: []string{resource.Normalize(partner)}, hasPending: ptr(true)}}},
 		{"eg_rn_storage.json", []want{{kind: Irrelevant}}},
-		{"eg_batch.json", []want{{kind: Irrelevant}, {kind: PLSChanged, pls: []string{plsChat}}, {kind: Irrelevant}, {kind: PLSNotification, pls: []string{plsChat}, hasPending: ptr(true)}}},
-		{"ce_connection_write.json", []want{{kind: PLSChanged, pls: []string{plsChat}}}},
+		{"eg_batch.json", []want{{kind: Irrelevant}, {kind: ResourceChanged, pls: []string{plsChat}}, {kind: Irrelevant}, {kind: ResourceNotification, pls: []string{plsChat}, hasPending: ptr(true)}}},
+		{"ce_connection_write.json", []want{{kind: ResourceChanged, pls: []string{plsChat}}}},
 		{"ce_private_endpoint_write.json", []want{{kind: PrivateEndpointWritten, pe: peApp}}},
-		{"ce_rn_pls_pending.json", []want{{kind: PLSNotification, pls: []string{plsChat}, hasPending: ptr(true)}}},
+		{"ce_rn_pls_pending.json", []want{{kind: ResourceNotification, pls: []string{plsChat}, hasPending: ptr(true)}}},
 		{"ce_storage_write.json", []want{{kind: Irrelevant}}},
-		{"ce_pls_delete_no_subject.json", []want{{kind: PLSChanged, pls: []string{plsChat}}}},
-		{"ce_batch.json", []want{{kind: Irrelevant}, {kind: PLSChanged, pls: []string{plsChat}}}},
-		{"ce_batch_as_string.json", []want{{kind: Irrelevant}, {kind: PLSChanged, pls: []string{plsChat}}}},
+		{"ce_pls_delete_no_subject.json", []want{{kind: ResourceChanged, pls: []string{plsChat}}}},
+		{"ce_batch.json", []want{{kind: Irrelevant}, {kind: ResourceChanged, pls: []string{plsChat}}}},
+		{"ce_batch_as_string.json", []want{{kind: Irrelevant}, {kind: ResourceChanged, pls: []string{plsChat}}}},
 	}
 	c := NewClassifier(testScope)
 	covered := map[string]bool{}
@@ -176,7 +176,7 @@ func TestClassify(t *testing.T) {
 				if (err != nil) != (w.err != "") || (err != nil && !strings.Contains(err.Error(), w.err)) {
 					t.Errorf("event %d: err = %v, want %q", i, err, w.err)
 				}
-				if h.Kind != w.kind || !slices.Equal(h.PLSIDs, w.pls) || h.PrivateEndpointID != w.pe ||
+				if h.Kind != w.kind || !slices.Equal(h.ResourceIDs, w.pls) || h.PrivateEndpointID != w.pe ||
 					(h.HasPending == nil) != (w.hasPending == nil) || (h.HasPending != nil && *h.HasPending != *w.hasPending) {
 					t.Errorf("event %d: hint = %+v, want %+v", i, h, w)
 				}
@@ -208,10 +208,10 @@ func TestClassifyScope(t *testing.T) {
 		conn, pe, rn  Kind
 		inScopeChatUp bool
 	}{
-		{"everything", Scope{}, PLSChanged, PrivateEndpointWritten, PLSNotification, true},
-		{"owner subscription", Scope{Subscriptions: []string{ownSub}}, PLSChanged, Irrelevant, Irrelevant, true},
-		{"only the partner PLS", Scope{PLSIDs: []string{strings.ToLower(partner) + "/"}}, Irrelevant, Irrelevant, PLSNotification, false},
-		{"the chat PLS by ID watches its subscription", Scope{PLSIDs: []string{strings.ToUpper(plsChat)}}, PLSChanged, Irrelevant, Irrelevant, true},
+		{"everything", Scope{}, ResourceChanged, PrivateEndpointWritten, ResourceNotification, true},
+		{"owner subscription", Scope{Subscriptions: []string{ownSub}}, ResourceChanged, Irrelevant, Irrelevant, true},
+		{"only the partner PLS", Scope{PLSIDs: []string{strings.ToLower(partner) + "/"}}, Irrelevant, Irrelevant, ResourceNotification, false},
+		{"the chat PLS by ID watches its subscription", Scope{PLSIDs: []string{strings.ToUpper(plsChat)}}, ResourceChanged, Irrelevant, Irrelevant, true},
 		{"app subscription only", Scope{Subscriptions: []string{appSub}}, Irrelevant, PrivateEndpointWritten, Irrelevant, false},
 	}
 	for _, tc := range cases {
@@ -451,8 +451,8 @@ func TestDecodeAgreesWithEncodingJSON(t *testing.T) {
 }
 
 func TestRelevantListsAreConsistent(t *testing.T) {
-	for _, op := range OperationNames {
-		if !slices.ContainsFunc(OperationNamePrefixes, func(p string) bool { return hasPrefixFold(op, p) }) {
+	for _, op := range OperationNames() {
+		if !slices.ContainsFunc(OperationNamePrefixes(), func(p string) bool { return hasPrefixFold(op, p) }) {
 			t.Errorf("%s matches no prefix in OperationNamePrefixes", op)
 		}
 	}
@@ -481,8 +481,8 @@ func TestRelevantListsAreConsistent(t *testing.T) {
 			}
 			if oneOfFold(e.Type, ResourceEventTypes) {
 				d, _ := decodeResourceData(e)
-				if !slices.ContainsFunc(OperationNamePrefixes, func(p string) bool { return hasPrefixFold(d.OperationName, p) }) &&
-					!strings.Contains(strings.ToLower(d.ResourceURI), subjectPLS) {
+				if !slices.ContainsFunc(OperationNamePrefixes(), func(p string) bool { return hasPrefixFold(d.OperationName, p) }) &&
+					!NewClassifier(Scope{}).namesKind(d.ResourceURI) {
 					t.Errorf("%s: relevant operation %s would not pass the operationName filter", f, d.OperationName)
 				}
 			}
@@ -495,8 +495,8 @@ func TestContainsLower(t *testing.T) {
 		s, needle string
 		want      bool
 	}{
-		{"/Providers/Microsoft.Network/PrivateLinkServices/x", subjectPLS, true},
-		{"/providers/microsoft.network/privatelinkservice", subjectPLS, false},
+		{"/Providers/Microsoft.Network/PrivateLinkServices/x", "/providers/microsoft.network/privatelinkservices/", true},
+		{"/providers/microsoft.network/privatelinkservice", "/providers/microsoft.network/privatelinkservices/", false},
 		{"", "a", false},
 		{"abc", "", true},
 		{"aab", "ab", true},
@@ -535,7 +535,7 @@ func FuzzDecode(f *testing.F) {
 			if err != nil && (!errors.Is(err, ErrMalformed) || h.Kind != Irrelevant) {
 				t.Fatalf("classify error %v with kind %v", err, h.Kind)
 			}
-			if h.Kind != Irrelevant && len(h.PLSIDs) == 0 && h.PrivateEndpointID == "" {
+			if h.Kind != Irrelevant && len(h.ResourceIDs) == 0 && h.PrivateEndpointID == "" {
 				t.Fatalf("relevant hint without a target: %+v", h)
 			}
 		}

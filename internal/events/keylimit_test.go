@@ -9,7 +9,7 @@ import (
 
 // An event naming a resource whose ID cannot be a Table key (over 1 KiB once escaped) is
 // malformed: Irrelevant, no PLS to reconcile, no private endpoint to read, and an error that
-// says why. Before, it was PLSChanged (or PrivateEndpointWritten) and the store's "too large"
+// says why. Before, it was ResourceChanged (or PrivateEndpointWritten) and the store's "too large"
 // error failed the invocation as retryable: Event Grid redelivered it for 24 h.
 func TestOverlongResourceIDIsMalformed(t *testing.T) {
 	long := strings.Repeat("%", 400) // 1,200 characters once escaped
@@ -52,7 +52,7 @@ func TestOverlongResourceIDIsMalformed(t *testing.T) {
 			if strings.Contains(msg, long[:100]) {
 				t.Errorf("error repeats the ID: %.200s", msg)
 			}
-			if h.Kind != Irrelevant || len(h.PLSIDs) != 0 || h.PrivateEndpointID != "" {
+			if h.Kind != Irrelevant || len(h.ResourceIDs) != 0 || h.PrivateEndpointID != "" {
 				t.Errorf("hint asks for work: %+v", h)
 			}
 		})
@@ -61,7 +61,7 @@ func TestOverlongResourceIDIsMalformed(t *testing.T) {
 	short := strings.Replace(pls, long, "", 1)
 	h, err := c.Classify(Event{Schema: SchemaEventGrid, ID: "ok", Type: "Microsoft.Resources.ResourceWriteSuccess", Subject: short,
 		Data: data("Microsoft.Network/privateLinkServices/write", short)})
-	if err != nil || h.Kind != PLSChanged {
+	if err != nil || h.Kind != ResourceChanged {
 		t.Fatalf("short ID: %+v, %v", h, err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/eventgrid/azsystemevents"
+
+	"github.com/plsgate/plsgate/internal/resource"
 )
 
 // What plsgate acts on, in one place. The Event Grid subscriptions in infra/
@@ -34,27 +36,38 @@ var EventTypes = append(append([]string{}, ResourceEventTypes...), NotificationE
 
 // OperationNamePrefixes are the data.operationName prefixes of relevant
 // ResourceEventTypes events (advanced filter StringBeginsWith; Event Grid
-// compares case-insensitively, so does Classify). Any operation under
-// privateLinkServices/ counts (writes, deletes, actions, on the service or its
-// privateEndpointConnections); for private endpoints only the write does; for
-// Web PubSub, the writes and deletes of shared private link resources.
-var OperationNamePrefixes = []string{
-	"Microsoft.Network/privateLinkServices/",
-	OperationPrivateEndpointWrite,
-	OperationSharedPrivateLinkPrefix,
+// compares case-insensitively, so does Classify): every operation under a
+// registered resource kind (resource.Kinds: writes, deletes, actions, on the
+// resource or its privateEndpointConnections); for private endpoints only the
+// write; for Web PubSub, the writes and deletes of shared private link resources.
+func OperationNamePrefixes() []string {
+	var out []string
+	for _, k := range resource.Kinds() {
+		out = append(out, k.OperationPrefix)
+	}
+	return append(out, OperationPrivateEndpointWrite, OperationSharedPrivateLinkPrefix)
 }
 
 // OperationNames are the operation names known to occur under
 // OperationNamePrefixes (advanced filter StringIn, if a subscription prefers
 // exact values). Every one of them matches a prefix.
-var OperationNames = []string{
-	"Microsoft.Network/privateLinkServices/write",
-	"Microsoft.Network/privateLinkServices/delete",
-	"Microsoft.Network/privateLinkServices/privateEndpointConnections/write",
-	"Microsoft.Network/privateLinkServices/privateEndpointConnections/delete",
-	OperationPrivateEndpointWrite,
-	OperationSharedPrivateLinkWrite,
-	OperationSharedPrivateLinkDelete,
+func OperationNames() []string {
+	var out []string
+	for _, k := range resource.Kinds() {
+		out = append(out, k.Type+"/write", k.Type+"/delete",
+			k.Type+"/"+resource.ConnectionSegment+"/write", k.Type+"/"+resource.ConnectionSegment+"/delete")
+	}
+	return append(out, OperationPrivateEndpointWrite, OperationSharedPrivateLinkWrite, OperationSharedPrivateLinkDelete)
+}
+
+// kindOfOperation is the registered kind whose operations op belongs to.
+func kindOfOperation(op string) (resource.Kind, bool) {
+	for _, k := range resource.Kinds() {
+		if hasPrefixFold(op, k.OperationPrefix) {
+			return k, true
+		}
+	}
+	return resource.Kind{}, false
 }
 
 // The Web PubSub owner's own PUT/DELETE of a shared private link resource: an
@@ -74,11 +87,14 @@ const (
 const OperationPrivateEndpointWrite = "Microsoft.Network/privateEndpoints/write"
 
 // NotificationResourceTypes are the data.resourceInfo.type values of relevant
-// NotificationEventTypes events (advanced filter StringIn).
-var NotificationResourceTypes = []string{ResourceTypePrivateLinkService}
-
-// ResourceTypePrivateLinkService is the ARM type of a private link service.
-const ResourceTypePrivateLinkService = "Microsoft.Network/privateLinkServices"
+// NotificationEventTypes events (advanced filter StringIn): the registered kinds.
+func NotificationResourceTypes() []string {
+	var out []string
+	for _, k := range resource.Kinds() {
+		out = append(out, k.Type)
+	}
+	return out
+}
 
 // Subject fragments (lower case) that a relevant event's subject contains. The
 // subject of these system events is the ID of the resource the operation
@@ -86,10 +102,25 @@ const ResourceTypePrivateLinkService = "Microsoft.Network/privateLinkServices"
 // target of the operation", event-schema-subscriptions.md), so an event whose
 // subject names neither is irrelevant before its data is read.
 const (
-	subjectPLS = "/providers/microsoft.network/privatelinkservices/"
 	subjectPE  = "/providers/microsoft.network/privateendpoints/"
 	subjectSPL = "/sharedprivatelinkresources/"
 )
+
+// typePrivateEndpoint and typeSharedPrivateLink are the ARM types of the two
+// resources whose events point at a resource of a registered kind.
+const (
+	typePrivateEndpoint   = "Microsoft.Network/privateEndpoints"
+	typeSharedPrivateLink = "Microsoft.SignalRService/webPubSub/sharedPrivateLinkResources"
+)
+
+// kindSubjects are the subject fragments (lower case) of the registered kinds.
+func kindSubjects() []string {
+	var out []string
+	for _, k := range resource.Kinds() {
+		out = append(out, "/providers/"+strings.ToLower(k.Type)+"/")
+	}
+	return out
+}
 
 func oneOfFold(s string, list []string) bool {
 	for _, x := range list {
