@@ -43,9 +43,6 @@ func overlongIDs() (connID, plsID string) {
 // before any ARM or Table call. Before: 503 (the store's "too large" error wrapped as
 // retryable) or 500.
 func TestOverlongResourceIDsAreBadRequests(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test: skipped in -short mode")
-	}
 	env := testenv.Start(t, testenv.Options{Policy: e2ePolicy, NoEvents: true})
 	connID, plsID := overlongIDs()
 	cases := []struct {
@@ -82,9 +79,6 @@ func TestOverlongResourceIDsAreBadRequests(t *testing.T) {
 // output binding. Before: the handler answered the invocation itself with 413, which fails it,
 // and the host turned that into a bare 500.
 func TestOversizedBodyIs413ThroughTheHost(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test: skipped in -short mode")
-	}
 	env := testenv.Start(t, testenv.Options{Policy: e2ePolicy, NoEvents: true})
 	for _, size := range []int{int(handler.DefaultMaxBodyBytes) + 1, 3 << 20} { // 3 MiB: the envelope repeats it in Metadata
 		body := `{"connectionId":"x","reason":"` + strings.Repeat("a", size) + `"}`
@@ -129,9 +123,6 @@ func (l *lockedBuffer) String() string {
 // does not parse. Before: the store's errors carried `?sv=…&sig=…` into the API's error log,
 // and the handler quoted the whole Url (code included) in its log and protocol answer.
 func TestSecretsNeverLeaveThroughAPILogs(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test: skipped in -short mode")
-	}
 	// The Table endpoint: creates tables, then refuses everything quoting the URL it was
 	// called with (as some proxies and gateways do); later it is gone.
 	tables := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/plsgate/plsgate/internal/devenv"
+	"github.com/plsgate/plsgate/internal/testutil/extproc"
 )
 
 // chromiumPaths are where Debian and others put a Chromium-compatible browser.
@@ -97,9 +98,7 @@ func runChromium(t *testing.T, browser string, console *string, args ...string) 
 // Content-Security-Policy must not block its style, and a screenshot is saved under
 // build/screenshots/status.png (and docs/status.png with UPDATE_SCREENSHOT=1).
 func TestStatusPageInBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test: skipped in -short mode")
-	}
+	extproc.SkipShort(t, "Chromium")
 	browser := findChromium(t)
 
 	ta := newTestAPI(t, func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil)) })
@@ -115,7 +114,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 		"contoso-pls", "fabrikam-pls", connName, "pe2.waiting", "pe3.spam", "legacy", "wps-pe",
 		`class="badge s-pending"`, `class="badge s-approved"`, `class="badge s-rejected"`,
 		"principal:" + aliceUPN, "approved in CAB", "rule customers matched", "Web PubSub shared private link",
-		"leave (the default)", "0001-run",
+		"Approved outside plsgate, but the policy would leave it Pending (the default).", "0001-run",
 		"&lt;script&gt;alert('x')&lt;/script&gt;",
 	} {
 		if !strings.Contains(dom, want) {

@@ -51,7 +51,8 @@ func (ra *realAPI) now() time.Time {
 
 // TestConcurrentApproveReject: an approve and a reject of one Pending connection at once → one
 // wins (200, one ARM write), the other gets 409, and the history holds exactly the winner's
-// decision with its principal and reason.
+// decision with its principal and reason. Or, when the approval completes first, the forced
+// reject then revokes it (issue 17.4): two writes, each recorded, in order.
 func TestConcurrentApproveReject(t *testing.T) {
 	for _, held := range []bool{true, false} {
 		name := "racing"
@@ -96,13 +97,14 @@ func TestConcurrentApproveReject(t *testing.T) {
 				}
 				wg.Wait()
 
+				if recs["approve"].Code == 200 && recs["reject"].Code == 200 {
+					checkRevoked(t, ra)
+					continue
+				}
 				var winner, loser string
 				for action, rec := range recs {
 					switch rec.Code {
 					case 200:
-						if winner != "" {
-							t.Fatalf("round %d: both won", round)
-						}
 						winner = action
 					case 409:
 						loser = action
@@ -152,6 +154,24 @@ func checkHistory(t *testing.T, ra *realAPI, winner string) {
 	e := wantError(t, ra.do(t, post("/api/v1/connections/approve", approveBody("again", true))), 409, CodeNotPending)
 	if e.Error.Status != want {
 		t.Errorf("409 status = %q, want %q", e.Error.Status, want)
+	}
+}
+
+// checkRevoked: the approval landed, then the reject revoked it.
+func checkRevoked(t *testing.T, ra *realAPI) {
+	t.Helper()
+	if got := ra.arm.Status(plsID, connName); got != reconcile.StatusRejected || ra.arm.Writes.Load() != 2 {
+		t.Fatalf("ARM: status %s after %d writes, want Rejected after 2", got, ra.arm.Writes.Load())
+	}
+	h := decodeBody[historyResponse](t, ra.do(t, get("/api/v1/connections/history?connectionId="+connID)), 200)
+	var got []string
+	for i := len(h.Items) - 1; i >= 0; i-- {
+		if tr := h.Items[i]; tr.Subject == reconcile.SubjectConnection && tr.Action != "observe" {
+			got = append(got, tr.From+">"+tr.To+":"+tr.Phase)
+		}
+	}
+	if strings.Join(got, " ") != "Pending>Approved:done Approved>Rejected:done" {
+		t.Fatalf("history: %v", got)
 	}
 }
 

@@ -25,7 +25,10 @@ type OutcomeJSON struct {
 	Action               string `json:"action,omitempty"`
 	Rule                 string `json:"rule,omitempty"`
 	Reason               string `json:"reason,omitempty"`
-	Error                string `json:"error,omitempty"`
+	// Category: override (a person approved against the policy), approvedOutsidePlsgate or
+	// policyChanged (drift), revoked (a person rejected an Approved connection).
+	Category string `json:"category,omitempty"`
+	Error    string `json:"error,omitempty"`
 }
 
 // NewOutcomeJSON maps an outcome to its wire form; Error stays generic.
@@ -33,6 +36,7 @@ func NewOutcomeJSON(o reconcile.Outcome) OutcomeJSON {
 	j := OutcomeJSON{
 		PrivateLinkServiceID: o.PLSID, Connection: o.Connection, ConnectionID: o.ConnectionID,
 		From: o.From, To: o.To, Result: string(o.Result), Action: string(o.Action), Rule: o.Rule, Reason: o.Reason,
+		Category: string(o.Category),
 	}
 	if o.Err != nil {
 		j.Error = "failed; see the connection's history and plsgate's logs"
@@ -71,6 +75,10 @@ func (a *API) decide(w http.ResponseWriter, r *http.Request, action policy.Actio
 		a.writeError(w, r, err)
 		return
 	}
+	if err := a.checkConnectionScope(req.ConnectionID); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
 	if req.Force {
 		if err := a.auth.allowForce(id); err != nil {
 			a.writeAuthError(w, r, err)
@@ -91,20 +99,34 @@ func (a *API) decide(w http.ResponseWriter, r *http.Request, action policy.Actio
 
 // connectionJSON is one stored connection on the wire (ETags and lease fields stay inside).
 type connectionJSON struct {
-	PrivateLinkServiceID  string    `json:"privateLinkServiceId"`
-	Name                  string    `json:"name"`
-	ConnectionID          string    `json:"connectionId"`
-	Status                string    `json:"status"`
-	Description           string    `json:"description,omitempty"`
-	PrivateEndpointID     string    `json:"privateEndpointId,omitempty"`
-	RequesterSubscription string    `json:"requesterSubscription,omitempty"`
-	LinkIdentifier        string    `json:"linkIdentifier,omitempty"`
-	LastDecision          string    `json:"lastDecision,omitempty"`
-	LastRule              string    `json:"lastRule,omitempty"`
-	LastActor             string    `json:"lastActor,omitempty"`
-	PendingAction         string    `json:"pendingAction,omitempty"`
-	Drift                 string    `json:"drift,omitempty"`
-	UpdatedAt             time.Time `json:"updatedAt"`
+	PrivateLinkServiceID  string `json:"privateLinkServiceId"`
+	Name                  string `json:"name"`
+	ConnectionID          string `json:"connectionId"`
+	Status                string `json:"status"`
+	Description           string `json:"description,omitempty"`
+	PrivateEndpointID     string `json:"privateEndpointId,omitempty"`
+	RequesterSubscription string `json:"requesterSubscription,omitempty"`
+	LinkIdentifier        string `json:"linkIdentifier,omitempty"`
+	// LastDecision is plsgate's last decision in words (decisionText): approve, reject, leave,
+	// ambiguous, "dry run: would approve", "approve failed"; the rule is in lastRule.
+	LastDecision  string `json:"lastDecision,omitempty"`
+	LastRule      string `json:"lastRule,omitempty"`
+	LastActor     string `json:"lastActor,omitempty"`
+	PendingAction string `json:"pendingAction,omitempty"`
+	// Drift is an Approved connection the policy does not approve, as a sentence; DriftCategory
+	// says whose approval it is (approvedOutsidePlsgate, policyChanged).
+	Drift         string `json:"drift,omitempty"`
+	DriftCategory string `json:"driftCategory,omitempty"`
+	// Override: the approval is a person's, forced against the policy (never drift).
+	Override  *overrideJSON `json:"override,omitempty"`
+	UpdatedAt time.Time     `json:"updatedAt"`
+}
+
+type overrideJSON struct {
+	Actor  string    `json:"actor"`
+	Reason string    `json:"reason,omitempty"`
+	Policy string    `json:"policy,omitempty"` // what the policy said: "leave by default"
+	At     time.Time `json:"at"`
 }
 
 func toConnectionJSON(c store.Connection) connectionJSON {
@@ -112,12 +134,19 @@ func toConnectionJSON(c store.Connection) connectionJSON {
 	if id == "" {
 		id = strings.TrimRight(c.PLSID, "/") + "/privateEndpointConnections/" + c.Name
 	}
-	return connectionJSON{
+	j := connectionJSON{
 		PrivateLinkServiceID: c.PLSID, Name: c.Name, ConnectionID: id, Status: c.Status, Description: c.Description,
 		PrivateEndpointID: c.PrivateEndpointID, RequesterSubscription: c.RequesterSubscription, LinkIdentifier: c.LinkIdentifier,
-		LastDecision: c.LastDecision, LastRule: c.LastRule, LastActor: c.LastActor, PendingAction: c.PendingAction,
-		Drift: c.Drift, UpdatedAt: c.UpdatedAt,
+		LastDecision: decisionText(c.LastDecision), LastRule: c.LastRule, LastActor: c.LastActor, PendingAction: c.PendingAction,
+		UpdatedAt: c.UpdatedAt,
 	}
+	if c.Drift != "" {
+		j.Drift, j.DriftCategory = reconcile.DescribeDrift(&c), string(reconcile.DriftCategory(&c))
+	}
+	if reconcile.IsOverride(&c) {
+		j.Override = &overrideJSON{Actor: c.OverrideActor, Reason: c.OverrideReason, Policy: c.OverridePolicy, At: c.OverrideAt}
+	}
+	return j
 }
 
 type connectionsResponse struct {

@@ -21,6 +21,7 @@ const (
 	CodeInvalidID        = "InvalidResourceId"
 	CodeUnauthenticated  = "Unauthenticated"
 	CodeForbidden        = "Forbidden"
+	CodeNotInScope       = "NotInScope"
 	CodeNotFound         = "NotFound"
 	CodeMethodNotAllowed = "MethodNotAllowed"
 	CodeNotPending       = "NotPending"
@@ -84,10 +85,18 @@ func classify(err error) *apiError {
 	}
 	var np *reconcile.NotPendingError
 	if errors.As(err, &np) {
-		e := newError(http.StatusConflict, CodeNotPending,
-			"the connection is "+np.Status+", not Pending: only Pending connections can be approved or rejected")
+		msg := "the connection is " + np.Status + ", not Pending: only Pending connections can be approved or rejected"
+		if np.Revocable {
+			msg = "the connection is " + np.Status + ", not Pending: set force to revoke it (" + np.Status + " → Rejected, which is terminal)"
+		}
+		e := newError(http.StatusConflict, CodeNotPending, msg)
 		e.current = np.Status
 		return e
+	}
+	var snf *reconcile.ServiceNotFoundError
+	if errors.As(err, &snf) {
+		return newError(http.StatusNotFound, CodeNotFound,
+			"private link service not found: Azure Resource Manager does not know it and plsgate has no record of it; check the ID")
 	}
 	var pe *reconcile.PolicyError
 	if errors.As(err, &pe) {

@@ -29,6 +29,10 @@ func (a *API) evaluate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.ConnectionID != "" {
+		if err := a.checkConnectionScope(req.ConnectionID); err != nil {
+			a.writeError(w, r, err)
+			return
+		}
 		facts, d, err := a.o.Deciders.Evaluate(r.Context(), req.ConnectionID)
 		if err != nil {
 			a.writeError(w, r, err)

@@ -229,8 +229,8 @@ func TestStatusPage(t *testing.T) {
 		`badge s-pending`, `badge s-approved`, `badge s-rejected`, // status badges
 		"rule:customers", "principal:" + aliceUPN, "approved in CAB", "rule customers matched", // transitions: actor, reason
 		"Web PubSub shared private link", // the seed's journey
-		"leave (the default)",            // drift finding
-		"0001-run", "succeeded",          // last run
+		"Approved outside plsgate, but the policy would leave it Pending (the default).", // drift finding, a sentence
+		"0001-run", "succeeded", // last run
 		"&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;", // escaped
 	} {
 		if !strings.Contains(page, want) {
@@ -290,7 +290,15 @@ func TestDecisionAndDriftText(t *testing.T) {
 			t.Errorf("decisionText(%q) = %q, want %q", in, got, want)
 		}
 	}
-	if got := driftText("reject:no-spam"); got != "reject (rule no-spam)" {
-		t.Errorf("driftText = %q", got)
+	for _, tc := range []struct {
+		row  store.Connection
+		want string
+	}{
+		{store.Connection{Drift: "reject:no-spam", LastActor: "observed"}, "Approved outside plsgate, but the policy would reject it (rule no-spam)."},
+		{store.Connection{Drift: "leave:", LastActor: "rule:customers"}, "Approved by rule:customers, but the policy has changed and would now leave it Pending (the default)."},
+	} {
+		if got := reconcile.DescribeDrift(&tc.row); got != tc.want {
+			t.Errorf("DescribeDrift(%q) = %q, want %q", tc.row.Drift, got, tc.want)
+		}
 	}
 }

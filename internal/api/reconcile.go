@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
+	"github.com/plsgate/plsgate/internal/arm"
 	"github.com/plsgate/plsgate/internal/reconcile"
 	"github.com/plsgate/plsgate/internal/store"
 )
@@ -70,6 +72,10 @@ func (a *API) reconcile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	plsID := *req.PrivateLinkServiceID
+	if err := a.checkScope(plsID); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), a.o.SyncTimeout)
 	defer cancel()
 	outs, err := a.o.Deciders.Reconcile(ctx, plsID, a.trigger(r, actor))
@@ -89,6 +95,40 @@ func (a *API) reconcile(w http.ResponseWriter, r *http.Request) {
 	}
 	log.Info("reconcile by api", "outcomes", len(outs), "complete", resp.Complete)
 	writeJSON(w, log, http.StatusOK, resp)
+}
+
+// checkScope refuses (403 NotInScope) a private link service outside the configured scope,
+// SCOPE_SUBSCRIPTIONS ∪ SCOPE_PLS_IDS, as the event path decides it (no scope: every PLS). A
+// route that names a PLS or connection acts only on what plsgate manages.
+func (a *API) checkScope(plsID string) error {
+	s := a.o.Scope
+	if len(s.Subscriptions) == 0 && len(s.PLSIDs) == 0 {
+		return nil
+	}
+	n := arm.NormalizeID(plsID)
+	if sub := arm.SubscriptionOf(n); sub != "" {
+		for _, x := range s.Subscriptions {
+			if strings.EqualFold(strings.TrimSpace(x), sub) {
+				return nil
+			}
+		}
+	}
+	for _, id := range s.PLSIDs {
+		if arm.NormalizeID(id) == n {
+			return nil
+		}
+	}
+	return newError(http.StatusForbidden, CodeNotInScope,
+		"not in scope: plsgate manages only the private link services of SCOPE_SUBSCRIPTIONS and SCOPE_PLS_IDS")
+}
+
+// checkConnectionScope is checkScope for a connection ID (already validated).
+func (a *API) checkConnectionScope(connectionID string) error {
+	plsID, _, err := arm.ParseConnectionID(connectionID)
+	if err != nil {
+		return err
+	}
+	return a.checkScope(plsID)
 }
 
 // startScan starts a scan of the whole scope in the background: at most one per process, on a

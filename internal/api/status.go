@@ -74,7 +74,7 @@ func formatTime(t time.Time) string {
 func badgeClass(s string) string {
 	switch k := strings.ToLower(s); k {
 	case "pending", "approved", "rejected", "disconnected", "removed", "intent", "done", "failed",
-		"observed", "drift", "dry-run", "running", "succeeded", "partial":
+		"observed", "drift", "dry-run", "running", "succeeded", "partial", "override":
 		return "s-" + k
 	}
 	return "s-none"
@@ -110,6 +110,10 @@ type connectionView struct {
 	PLSID, PLSName, Name, Status, StatusClass, PendingAction, Drift, DriftText string
 	RequesterSubscription, LastDecisionText, LastRule, LastActor               string
 	Updated, UpdatedAgo                                                        string
+	// Override: a person's approval against the policy (not drift).
+	Override                                                     bool
+	OverrideActor, OverrideReason, OverridePolicy, OverrideSince string
+	OverrideAt                                                   string
 }
 
 type serviceView struct {
@@ -129,6 +133,7 @@ type statusData struct {
 	Totals    []statusCount
 	Services  []serviceView
 	Drift     []connectionView
+	Overrides []connectionView
 	Recent    []transitionView
 	Run       *runJSON
 	Truncated bool
@@ -205,8 +210,14 @@ func (a *API) statusData(r *http.Request) (*statusData, error) {
 			RequesterSubscription: c.RequesterSubscription, LastDecisionText: decisionText(c.LastDecision), LastRule: c.LastRule, LastActor: c.LastActor,
 			Updated: formatTime(c.UpdatedAt), UpdatedAgo: ago(d.Now, c.UpdatedAt),
 		}
+		if reconcile.IsOverride(&c) {
+			cv.Override, cv.LastDecisionText = true, "approve (override)"
+			cv.OverrideActor, cv.OverrideReason, cv.OverridePolicy = c.OverrideActor, c.OverrideReason, c.OverridePolicy
+			cv.OverrideAt, cv.OverrideSince = formatTime(c.OverrideAt), ago(d.Now, c.OverrideAt)
+			d.Overrides = append(d.Overrides, cv)
+		}
 		if c.Drift != "" {
-			cv.DriftText = driftText(c.Drift)
+			cv.DriftText = reconcile.DescribeDrift(&c)
 			d.Drift = append(d.Drift, cv)
 		}
 		sv.Connections = append(sv.Connections, cv)
@@ -271,7 +282,8 @@ func (a *API) statusData(r *http.Request) (*statusData, error) {
 }
 
 // decisionText shows a stored decision marker ("approve", "leave:<rule>", "dry-run:<action>:<rule>",
-// "failed:<action>") without its rule (the next column shows it).
+// "failed:<action>", "ambiguous:<candidates>") in words, without its rule (lastRule, the next
+// column, shows it): the status page and the API's lastDecision.
 func decisionText(marker string) string {
 	kind, rest, _ := strings.Cut(marker, ":")
 	switch kind {
@@ -282,15 +294,6 @@ func decisionText(marker string) string {
 		return rest + " failed"
 	}
 	return kind
-}
-
-// driftText explains a stored drift marker ("<action>:<rule>").
-func driftText(marker string) string {
-	action, rule, _ := strings.Cut(marker, ":")
-	if rule == "" {
-		return action + " (the default)"
-	}
-	return action + " (rule " + rule + ")"
 }
 
 func lastSegment(id string) string {

@@ -34,8 +34,10 @@ configured scope; both are repeatable and take comma-separated lists.
 
 The scan starts from the beginning and has no time budget (interrupt to stop it; the
 timer then continues where it stopped). On a terminal, a progress line is shown on
-stderr. Exit 0: everything converged; 1: something failed or the scan was interrupted;
-2: bad arguments or configuration.
+stderr. A --pls that Azure Resource Manager does not know and plsgate never recorded is
+"not found" (exit 1); one that disappeared lists its connections as removed.
+Exit 0: everything converged; 1: something failed, was not found, or the scan was
+interrupted; 2: bad arguments or configuration.
 
 flags:
 `
@@ -136,6 +138,9 @@ func Reconcile(ctx context.Context, env Env) int {
 		prog.done(sum)
 	}
 	failed := scanErr != nil || sum.Failed > 0 || !sum.Complete
+	for _, nf := range notFound(scanErr) {
+		fmt.Fprintf(stderr, "plsgate reconcile: %v\n", nf)
+	}
 	out := newReconcileOutput(sum, a.Reconciler.DryRun, scanErr)
 	if *output == "json" {
 		if code := writeJSON(env.Stdout, stderr, out); code != ExitOK {
@@ -165,6 +170,8 @@ type reconcileOutput struct {
 	Observed    int    `json:"observed"`
 	Drift       int    `json:"drift"`
 	LeftPending int    `json:"leftPending"`
+	// Removed counts connections found gone (also every connection of a vanished PLS).
+	Removed int `json:"removed"`
 	// WouldAct counts dry-run decisions (approve/reject not carried out).
 	WouldAct int               `json:"wouldAct"`
 	Failed   int               `json:"failed"`
@@ -192,8 +199,11 @@ func newReconcileOutput(sum reconcile.RunSummary, dryRun bool, err error) reconc
 			strings.Compare(strings.ToLower(a.Connection), strings.ToLower(b.Connection)))
 	})
 	for _, o := range outs {
-		if o.Result == reconcile.DryRun {
+		switch o.Result {
+		case reconcile.DryRun:
 			out.WouldAct++
+		case reconcile.Removed:
+			out.Removed++
 		}
 		j := api.NewOutcomeJSON(o)
 		if o.Err != nil {
@@ -223,7 +233,7 @@ func writeReconcileText(w io.Writer, o reconcileOutput) {
 	rows := []count{
 		{"private link services scanned", o.Scanned}, {"connections", o.Connections},
 		{"approved", o.Approved}, {"rejected", o.Rejected}, {"observed", o.Observed},
-		{"drift", o.Drift}, {"left pending", o.LeftPending},
+		{"drift", o.Drift}, {"left pending", o.LeftPending}, {"removed", o.Removed},
 	}
 	if o.DryRun {
 		rows = append(rows, count{"would act (dry run)", o.WouldAct})
@@ -263,6 +273,28 @@ func writeReconcileText(w io.Writer, o reconcileOutput) {
 	if o.OutcomesOmitted > 0 {
 		fmt.Fprintf(w, "… and %d more changes not kept by the scan (counted above; `plsgate history` has them)\n", o.OutcomesOmitted)
 	}
+}
+
+// notFound lists the private link services an operator named that do not exist.
+func notFound(err error) []*reconcile.ServiceNotFoundError {
+	var out []*reconcile.ServiceNotFoundError
+	var walk func(error)
+	walk = func(err error) {
+		if nf, ok := err.(*reconcile.ServiceNotFoundError); ok {
+			out = append(out, nf)
+			return
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				walk(e)
+			}
+		case interface{ Unwrap() error }:
+			walk(u.Unwrap())
+		}
+	}
+	walk(err)
+	return out
 }
 
 // progressLine redraws one status line on a terminal ("\r" updates), at most

@@ -190,7 +190,7 @@ func TestReconcileTextListsChanges(t *testing.T) {
 		`approved contoso-pls pe-partner.1 Pending Approved partner Rule "partner" matched, so the connection is approved.`,
 		`rejected contoso-pls pe-spam.2 Pending Rejected no-spam`,
 		`left-pending contoso-pls pe-hello.3 Pending Pending - No rule matched`,
-		"drift other-pls pe-manual.5 Approved Approved - No rule matched",
+		"drift other-pls pe-manual.5 Approved Approved - Approved outside plsgate, but the policy would leave it Pending (the default).",
 		"observed other-pls pe-old.4 - Approved - connection requested: partner: old",
 	} {
 		if !containsFields(out, want) {

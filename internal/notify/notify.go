@@ -1,5 +1,5 @@
 // Package notify publishes plsgate's outcomes (approved, rejected,
-// left-pending, ambiguous, drift, failed) as CloudEvents 1.0 to an Event Grid topic with
+// left-pending, ambiguous, drift, failed, and a person's override) as CloudEvents 1.0 to an Event Grid topic with
 // the azeventgrid v1 publisher client. Publishing happens after the outcome
 // is recorded in Table storage and never blocks or fails a decision: Notify
 // only enqueues (dropping, and counting, when the queue is full); a background
@@ -110,7 +110,27 @@ type Data struct {
 	Decision             string `json:"decision,omitempty"`
 	Rule                 string `json:"rule,omitempty"`
 	Reason               string `json:"reason,omitempty"`
-	Error                string `json:"error,omitempty"`
+	// Category: for Drift, whose approval the policy no longer backs — approvedOutsidePlsgate
+	// (no plsgate decision) or policyChanged (plsgate approved it earlier); override for a
+	// person's approval against the policy; revoked for a person's reject of an Approved
+	// connection.
+	Category string `json:"category,omitempty"`
+	// Actor: who decided (principal:<upn/oid> for a person; for drift, who approved it).
+	Actor string `json:"actor,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// TypeOverride is the CloudEvent type of a person's approval against the policy
+// (approve with force): an Approved outcome of category override. It is not drift.
+const TypeOverride = EventTypePrefix + "Override"
+
+// TypeOf is an outcome's CloudEvent type: EventType of its result, except that a
+// person's override has a type of its own (subscribers filter on it).
+func TypeOf(o reconcile.Outcome) string {
+	if o.Result == reconcile.Approved && o.Category == reconcile.CategoryOverride {
+		return TypeOverride
+	}
+	return EventType(o.Result)
 }
 
 // EventType maps a result to its CloudEvent type, e.g. Plsgate.Connection.Approved.
@@ -127,7 +147,7 @@ func EventType(r reconcile.Result) string {
 // Notify enqueues an outcome; it never blocks.
 func (p *Publisher) Notify(_ context.Context, o reconcile.Outcome) {
 	d := Data{PrivateLinkServiceID: o.PLSID, ConnectionID: o.ConnectionID, Connection: o.Connection, From: o.From, To: o.To,
-		Result: string(o.Result), Decision: string(o.Action), Rule: o.Rule, Reason: o.Reason}
+		Result: string(o.Result), Decision: string(o.Action), Rule: o.Rule, Reason: o.Reason, Category: string(o.Category), Actor: o.Actor}
 	if o.Err != nil {
 		// The event leaves plsgate: an error quoting a URL (a Table SAS) must not take it along.
 		d.Error = redact.String(o.Err.Error())
@@ -136,7 +156,7 @@ func (p *Publisher) Notify(_ context.Context, o reconcile.Outcome) {
 	if subject == "" {
 		subject = o.PLSID + "/privateEndpointConnections/" + o.Connection
 	}
-	ev, err := messaging.NewCloudEvent(p.source, EventType(o.Result), d, &messaging.CloudEventOptions{Subject: &subject, DataContentType: ptr("application/json")})
+	ev, err := messaging.NewCloudEvent(p.source, TypeOf(o), d, &messaging.CloudEventOptions{Subject: &subject, DataContentType: ptr("application/json")})
 	if err != nil {
 		p.log.Warn("notification not built", "err", err)
 		return

@@ -14,10 +14,19 @@ import (
 // ErrNotFound: the private link service or the connection does not exist.
 var ErrNotFound = errors.New("not found")
 
-// NotPendingError: only Pending connections can be decided by hand.
-type NotPendingError struct{ Status string }
+// NotPendingError: only Pending connections can be decided by hand, except
+// that an Approved one can be revoked (reject with force).
+type NotPendingError struct {
+	Status string
+	// Revocable: the connection is Approved and the request was a reject
+	// without force; with force it is revoked.
+	Revocable bool
+}
 
 func (e *NotPendingError) Error() string {
+	if e.Revocable {
+		return fmt.Sprintf("the connection is %s, not Pending: set force to revoke it (%s → Rejected, terminal)", e.Status, e.Status)
+	}
 	return fmt.Sprintf("the connection is %s, not Pending: only Pending connections can be approved or rejected", e.Status)
 }
 
@@ -38,7 +47,9 @@ type ManualRequest struct {
 	Action       policy.Action // approve | reject
 	Actor        string        // "principal:<upn/oid>"
 	Reason       string
-	Force        bool // override the policy (the caller checked the actor may)
+	// Force overrides the policy, and lets a reject revoke an Approved
+	// connection (the caller checked the actor may).
+	Force bool
 }
 
 // Apply approves or rejects one connection by hand through the same
@@ -128,6 +139,12 @@ func (s *serviceRun) applyStep(ctx context.Context, c *arm.Connection, row *stor
 		row = nrow
 	}
 	if !strings.EqualFold(c.Status, StatusPending) {
+		if req.Action == policy.Reject && strings.EqualFold(c.Status, StatusApproved) {
+			if !req.Force {
+				return s.outcome(*c, Unchanged, nil), &NotPendingError{Status: c.Status, Revocable: true}
+			}
+			return s.revoke(ctx, c, row, req)
+		}
 		return s.outcome(*c, Unchanged, nil), &NotPendingError{Status: c.Status}
 	}
 	facts, v, err := s.verifiedFacts(ctx, *c, row)
@@ -142,15 +159,13 @@ func (s *serviceRun) applyStep(ctx context.Context, c *arm.Connection, row *stor
 	if d.Action != req.Action && !req.Force {
 		return s.outcome(*c, Unchanged, nil), &PolicyError{Decision: d}
 	}
-	reason := req.Reason
-	if d.Action != req.Action {
-		reason = fmt.Sprintf("%s (forced over policy: %s)", req.Reason, d.Reason)
+	rule, reason, ov := manualDecision(req, d)
+	o, err := s.act(ctx, c, row, actRequest{action: req.Action, rule: rule, actor: req.Actor, reason: reason, spl: spl, override: ov})
+	o.Actor = req.Actor
+	if ov != nil {
+		o.Category = CategoryOverride
 	}
-	rule := ""
-	if d.Action == req.Action {
-		rule = d.Rule
-	}
-	return s.act(ctx, c, row, actRequest{action: req.Action, rule: rule, actor: req.Actor, reason: reason, spl: spl})
+	return o, err
 }
 
 // Evaluate reads a connection and its PLS from ARM and asks the policy what it

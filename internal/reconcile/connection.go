@@ -185,6 +185,8 @@ func (s *serviceRun) observe(ctx context.Context, c arm.Connection, row *store.C
 	nrow.ARMETag = c.ETag
 	nrow.LastActor = "observed"
 	nrow.LastEventID = s.trig.EventID
+	// The status changed without plsgate: whatever approval a person forced is over.
+	clearOverride(nrow)
 	// The transition is built (and timed) before the row is claimed, so it
 	// sorts before anything another invocation does after the claim.
 	tr := s.transition(c, SubjectConnection, from, c.Status, "observe", PhaseObserved)
@@ -244,6 +246,9 @@ func (s *serviceRun) observeRemoved(ctx context.Context, row *store.Connection) 
 			}
 			continue
 		}
+		if err == nil {
+			o.Result, o.AlsoObserved = Removed, true // scans count it as observed
+		}
 		o.Err = err
 		s.notify(ctx, o)
 		return o
@@ -296,7 +301,9 @@ func (s *serviceRun) decidePending(ctx context.Context, c *arm.Connection, row *
 }
 
 // checkApproved reports (or, in enforce mode, corrects) drift and follows the
-// Web PubSub side of an approval.
+// Web PubSub side of an approval. A person's forced approval (an override) is
+// not drift: it is reported as such and never enforced. Drift says whose
+// approval the policy no longer backs (DriftCategory).
 func (s *serviceRun) checkApproved(ctx context.Context, c *arm.Connection, row *store.Connection) (Outcome, error) {
 	if row.SharedPrivateLinkID != "" && !strings.EqualFold(row.SharedPrivateLinkStatus, StatusApproved) {
 		if err := s.followSharedLink(ctx, *c, row); err != nil {
@@ -310,11 +317,15 @@ func (s *serviceRun) checkApproved(ctx context.Context, c *arm.Connection, row *
 	d := s.r.Policy.Evaluate(facts)
 	o := s.outcome(*c, Unchanged, nil)
 	o.Action, o.Rule, o.Reason = d.Action, d.Rule, d.Reason
-	if d.Action == policy.Approve {
+	override := IsOverride(row)
+	if override {
+		o.Category, o.Actor, o.Reason = CategoryOverride, row.OverrideActor, DescribeOverride(row)
+	}
+	if d.Action == policy.Approve || override {
 		if row.Drift == "" {
 			return o, nil
 		}
-		nrow := *row // the policy approves it again: the drift is over
+		nrow := *row // the policy approves it again (or a person decided): no drift
 		nrow.Drift, nrow.UpdatedAt = "", s.r.now()
 		if err := s.r.Store.PutConnection(ctx, &nrow); err != nil && !errors.Is(err, store.ErrConflict) {
 			return o, storeErr("clear drift of "+c.Name, err)
@@ -323,26 +334,30 @@ func (s *serviceRun) checkApproved(ctx context.Context, c *arm.Connection, row *
 		}
 		return o, nil
 	}
+	key := DriftMarker(d.Action, d.Rule)
+	drifted := *row
+	drifted.Drift = key
+	o.Category, o.Actor, o.Reason = DriftCategory(row), row.LastActor, DescribeDrift(&drifted)
 	if s.r.EnforceDrift && !s.r.DryRun {
-		reason := "drift enforced: " + d.Reason
-		return s.act(ctx, c, row, actRequest{action: policy.Reject, rule: d.Rule, actor: "drift:" + ruleOrDefault(d.Rule), reason: reason, message: "rejected by plsgate: no rule approves this connection"})
+		reason := "drift enforced: " + o.Reason
+		eo, err := s.act(ctx, c, row, actRequest{action: policy.Reject, rule: d.Rule, actor: "drift:" + ruleOrDefault(d.Rule), reason: reason, message: "rejected by plsgate: no rule approves this connection"})
+		eo.Category, eo.Actor = o.Category, o.Actor
+		return eo, err
 	}
-	key := string(d.Action) + ":" + d.Rule
 	o.Result = Drift
 	if row.Drift == key {
 		o.Result = Unchanged // already reported
 		return o, nil
 	}
-	nrow := *row
-	nrow.Drift, nrow.UpdatedAt = key, s.r.now()
-	if err := s.r.Store.PutConnection(ctx, &nrow); err != nil {
+	drifted.UpdatedAt = s.r.now()
+	if err := s.r.Store.PutConnection(ctx, &drifted); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return o, err
 		}
 		return o, storeErr("record drift of "+c.Name, err)
 	}
 	tr := s.transition(*c, SubjectDrift, c.Status, c.Status, string(d.Action), PhaseDrift)
-	tr.Actor, tr.Rule, tr.Reason = "policy", d.Rule, "approved, but the policy now says "+string(d.Action)+": "+d.Reason
+	tr.Actor, tr.Rule, tr.Reason = "policy", d.Rule, o.Reason
 	tr.Cause = "drift|" + key
 	if _, err := s.r.Store.AppendTransition(ctx, tr); err != nil {
 		s.r.log().Warn("drift transition not recorded", "pls", s.pls.ID, "connection", c.Name, "err", err)
@@ -364,6 +379,9 @@ type actRequest struct {
 	reason  string
 	message string // description written on the connection
 	spl     *arm.SharedPrivateLinkResource
+	// override: a person approves against the policy; stored on the claim
+	// and kept by the approval (overrides.go).
+	override *overrideRecord
 }
 
 func targetStatus(a policy.Action) string {
@@ -450,6 +468,13 @@ func (s *serviceRun) act(ctx context.Context, c *arm.Connection, row *store.Conn
 	claim.PendingSince, claim.LeaseHolder = s.r.now(), s.holder()
 	claim.LastRule, claim.LastActor, claim.LastEventID = req.rule, req.actor, s.trig.EventID
 	claim.PendingDescription = description
+	switch {
+	case req.override != nil:
+		claim.OverrideActor, claim.OverrideReason, claim.OverridePolicy = req.override.actor, req.override.reason, req.override.policy
+		claim.OverrideAt = s.r.now()
+	case req.action == policy.Approve:
+		clearOverride(&claim) // an approval the policy backs is no override
+	}
 	if req.spl != nil {
 		claim.SharedPrivateLinkID, claim.SharedPrivateLinkStatus = req.spl.ID, req.spl.Status
 	}
@@ -569,6 +594,9 @@ func (s *serviceRun) refused(ctx context.Context, c *arm.Connection, row *store.
 	code := refusalCode(cause)
 	nrow := *row
 	clearClaim(&nrow)
+	if tr.To == StatusApproved {
+		clearOverride(&nrow) // the approval did not land
+	}
 	nrow.LastDecision = "failed:" + tr.Action
 	retried := row.FailedTransition != "" && row.FailedTransition == tr.ID
 	tr.Phase = PhaseFailed
@@ -659,6 +687,9 @@ func (s *serviceRun) finish(ctx context.Context, c *arm.Connection, row *store.C
 	nrow := *row
 	for attempt := 0; ; attempt++ {
 		clearClaim(&nrow)
+		if tr.To != StatusApproved {
+			clearOverride(&nrow) // a revocation ends an override
+		}
 		nrow.Status, nrow.Description, nrow.ARMETag = c.Status, c.Description, c.ETag
 		nrow.LastDecision, nrow.Drift, nrow.UpdatedAt = tr.Action, "", s.r.now()
 		nrow.FailedCode, nrow.FailedTransition, nrow.FailedDecision, nrow.FailedState = "", "", "", ""
@@ -697,6 +728,9 @@ func (s *serviceRun) resume(ctx context.Context, c *arm.Connection, row *store.C
 	if errors.Is(err, store.ErrNotFound) {
 		// The intent never landed, so no ARM write was made for it: drop the claim.
 		nrow := *row
+		if nrow.PendingAction == string(policy.Approve) {
+			clearOverride(&nrow)
+		}
 		clearClaim(&nrow)
 		if err := s.r.Store.PutConnection(ctx, &nrow); err != nil {
 			if errors.Is(err, store.ErrConflict) {
@@ -714,8 +748,9 @@ func (s *serviceRun) resume(ctx context.Context, c *arm.Connection, row *store.C
 		// The write happened (by us, before a crash): record it.
 		o, err := s.finish(ctx, c, row, tr, nil)
 		return o, true, err
-	case strings.EqualFold(c.Status, StatusPending) && tr.Phase == PhaseIntent:
-		// Still Pending and the intent is on record: make the write now.
+	case strings.EqualFold(c.Status, tr.From) && tr.Phase == PhaseIntent:
+		// Still as decided upon (Pending, or Approved for a revocation or
+		// enforced drift) and the intent is on record: make the write now.
 		claim := *row
 		claim.PendingSince, claim.LeaseHolder = s.r.now(), s.holder()
 		claimedAt := s.r.mono()
@@ -738,6 +773,9 @@ func (s *serviceRun) resume(ctx context.Context, c *arm.Connection, row *store.C
 		}
 		nrow := *row
 		clearClaim(&nrow)
+		if tr.To == StatusApproved {
+			clearOverride(&nrow) // the approval never landed
+		}
 		if err := s.r.Store.PutConnection(ctx, &nrow); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return o, false, err

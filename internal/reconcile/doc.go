@@ -19,6 +19,10 @@
 //   - a claim whose holder died (lease expired or released) is resumed from its
 //     stored intent, never re-decided behind the audit row's back;
 //   - Rejected is terminal: it is never flipped; unmatched connections stay Pending;
+//   - an Approved connection is rejected only by a person (reject with force:
+//     a revocation) or by DRIFT_MODE=enforce, and enforce never rejects a
+//     person's forced approval: that is an override, recorded on the row (who,
+//     why) until the connection leaves Approved, and not drift (overrides.go);
 //   - a Web PubSub shared private link resource vouches (verifiedBy: webPubSub)
 //     only for the one connection that could be its own, and each instance of it
 //     for one connection ever: the binding is stored before the intent and never

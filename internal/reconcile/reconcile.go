@@ -78,6 +78,13 @@ type Outcome struct {
 	// AlsoObserved: this pass first recorded a change made outside plsgate
 	// (Result then tells what followed, e.g. Drift).
 	AlsoObserved bool
+	// Category tells approvals apart that the policy does not back (overrides.go):
+	// a person's override, drift of an approval made outside plsgate or by an
+	// earlier policy, a revocation.
+	Category Category
+	// Actor is who made the decision reported (a forced approval's principal;
+	// for drift, who approved the connection).
+	Actor string
 	// Description is the connection's description as read (a Pending
 	// connection's request message).
 	Description string `json:"-"`
@@ -219,7 +226,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, plsID string, t Trigger) ([]
 	pls, err := r.ARM.GetPrivateLinkService(ctx, plsID)
 	if err != nil {
 		if arm.IsNotFound(err) {
-			return r.serviceGone(ctx, plsID, t)
+			return r.serviceGone(ctx, plsID, t, err)
 		}
 		if arm.IsForbidden(err) {
 			r.log().Warn("private link service not readable: acknowledged, not retried", "pls", plsID, "err", err)
@@ -311,23 +318,33 @@ func (r *Reconciler) storedRows(ctx context.Context, plsID string) (map[string]*
 	}
 }
 
-// serviceGone records that a PLS disappeared: its known connections are Removed.
-func (r *Reconciler) serviceGone(ctx context.Context, plsID string, t Trigger) ([]Outcome, error) {
+// serviceGone records that a PLS disappeared: its known connections are
+// Removed. An operator who names it (API, CLI) is told: a PLS plsgate never
+// recorded is ServiceNotFoundError, and every connection it had is listed as
+// removed, also those recorded before.
+func (r *Reconciler) serviceGone(ctx context.Context, plsID string, t Trigger, cause error) ([]Outcome, error) {
 	rows, err := r.storedRows(ctx, plsID)
 	if err != nil {
 		return nil, err
+	}
+	if len(rows) == 0 && t.operatorAsked() {
+		return nil, &ServiceNotFoundError{PLSID: plsID, cause: cause}
 	}
 	run := &serviceRun{r: r, pls: &arm.PrivateLinkService{ID: plsID}, trig: t}
 	var outs []Outcome
 	var errs []error
 	for _, row := range rows {
 		if strings.EqualFold(row.Status, StatusRemoved) {
+			if t.operatorAsked() {
+				outs = append(outs, goneOutcome(plsID, row))
+			}
 			continue
 		}
 		o := run.observeRemoved(ctx, row)
 		if o.Err != nil {
 			errs = append(errs, o.Err)
 		}
+		o.Reason = serviceGoneReason
 		outs = append(outs, o)
 	}
 	r.log().Info("private link service not found: known connections marked removed", "pls", plsID, "connections", len(outs))

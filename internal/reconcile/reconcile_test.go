@@ -340,15 +340,29 @@ func TestObservedDriftReportAndEnforce(t *testing.T) {
 	}
 }
 
+// TestApprovedByPlsgateIsNotDrift: plsgate's approval replaces the connection's description (the
+// request message); the next tick still judges the recorded request message, so the connection
+// is as decided: unchanged, no write, no drift row.
 func TestApprovedByPlsgateIsNotDrift(t *testing.T) {
 	e := newEnv(t, testPolicy)
 	e.pls(conn("c1", StatusPending, "please approve", peCust))
-	e.r.Reconcile(context.Background(), plsID, ev)
-	// The approval replaced the description; the policy still judges the request message.
-	outs, err := e.r.Reconcile(context.Background(), plsID, Trigger{Kind: "timer"})
-	if err != nil || outs[0].Result != Unchanged {
-		t.Fatalf("%+v %v", outs, err)
+	outs, err := e.r.Reconcile(context.Background(), plsID, ev)
+	if err != nil || len(outs) != 1 || outs[0].Result != Approved {
+		t.Fatalf("event: %+v %v, want approved", outs, err)
 	}
+	if c, err := e.arm.GetConnection(context.Background(), plsID, "c1"); err != nil || c.Status != StatusApproved || c.Description == "please approve" {
+		t.Fatalf("ARM after the approval: %+v %v; want Approved with plsgate's description", c, err)
+	}
+	outs, err = e.r.Reconcile(context.Background(), plsID, Trigger{Kind: "timer"})
+	if err != nil || len(outs) != 1 || outs[0].Result != Unchanged {
+		t.Fatalf("tick: %+v %v, want unchanged", outs, err)
+	}
+	if n := e.arm.Writes.Load(); n != 1 {
+		t.Fatalf("%d ARM writes, want the approval's 1", n)
+	}
+	wantSteps(t, e.store.history("c1"),
+		"connection >Pending observed observed",
+		"connection Pending>Approved done rule:customers")
 }
 
 func TestRemovedConnectionObserved(t *testing.T) {
@@ -357,7 +371,7 @@ func TestRemovedConnectionObserved(t *testing.T) {
 	e.r.Reconcile(context.Background(), plsID, ev)
 	e.pls() // the consumer deleted its private endpoint
 	outs, err := e.r.Reconcile(context.Background(), plsID, Trigger{Kind: "timer"})
-	if err != nil || len(outs) != 1 || outs[0].Result != Observed || outs[0].To != StatusRemoved {
+	if err != nil || len(outs) != 1 || outs[0].Result != Removed || !outs[0].AlsoObserved || outs[0].To != StatusRemoved {
 		t.Fatalf("%+v %v", outs, err)
 	}
 	outs, _ = e.r.Reconcile(context.Background(), plsID, Trigger{Kind: "timer"})
@@ -470,7 +484,17 @@ func TestConcurrentApproveAndRejectOneWins(t *testing.T) {
 			t.Fatalf("unexpected error %v", err)
 		}
 	}
-	if ok != 1 || e.arm.Writes.Load() != 1 {
+	// Either one wins and the other is refused, or the approval lands first
+	// and the forced reject then revokes it (issue 17.4): one write per
+	// success, each recorded, ending Rejected.
+	switch {
+	case ok == 1 && e.arm.Writes.Load() == 1:
+	case ok == 2 && e.arm.Writes.Load() == 2 && e.arm.Status(plsID, "c1") == StatusRejected:
+		wantSteps(t, e.store.history("c1"),
+			"connection >Pending observed observed",
+			"connection Pending>Approved done principal:x",
+			"connection Approved>Rejected done principal:x")
+	default:
 		t.Fatalf("winners=%d writes=%d", ok, e.arm.Writes.Load())
 	}
 }

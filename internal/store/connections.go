@@ -31,6 +31,11 @@ type Connection struct {
 	// SharedPrivateLinkID/Status follow the Web PubSub side of a verified approval.
 	SharedPrivateLinkID, SharedPrivateLinkStatus string
 	Drift                                        string
+	// Override*: the approval is a person's forced decision against the policy (who, their
+	// reason, what the policy said, when); it holds while Status is Approved and is cleared when
+	// the connection leaves Approved. Such an approval is not drift.
+	OverrideActor, OverrideReason, OverridePolicy string
+	OverrideAt                                    time.Time
 	// Failed*: the last permanent ARM refusal of this connection's decision, kept so that
 	// one refusal code is one failed transition (FailedTransition) however often it recurs
 	// (FailedCount, FailedAt = last seen), and so that plsgate does not retry it until the
@@ -114,6 +119,10 @@ func (s *Store) PutConnection(ctx context.Context, c *Connection) error {
 	e.str("SharedPrivateLinkID", c.SharedPrivateLinkID)
 	e.str("SharedPrivateLinkStatus", c.SharedPrivateLinkStatus)
 	e.str("Drift", c.Drift)
+	e.str("OverrideActor", c.OverrideActor)
+	e.str("OverrideReason", c.OverrideReason)
+	e.str("OverridePolicy", c.OverridePolicy)
+	e.time("OverrideAt", c.OverrideAt)
 	e.str("FailedCode", c.FailedCode)
 	e.str("FailedTransition", c.FailedTransition)
 	e.str("FailedDecision", c.FailedDecision)
@@ -157,6 +166,9 @@ func decodeConnection(r row) (*Connection, error) {
 		SharedPrivateLinkID:     r.str("SharedPrivateLinkID"),
 		SharedPrivateLinkStatus: r.str("SharedPrivateLinkStatus"),
 		Drift:                   r.str("Drift"),
+		OverrideActor:           r.str("OverrideActor"),
+		OverrideReason:          r.str("OverrideReason"),
+		OverridePolicy:          r.str("OverridePolicy"),
 		FailedCode:              r.str("FailedCode"),
 		FailedTransition:        r.str("FailedTransition"),
 		FailedDecision:          r.str("FailedDecision"),
@@ -170,6 +182,9 @@ func decodeConnection(r row) (*Connection, error) {
 		return nil, err
 	}
 	if c.PendingSince, err = r.time("PendingSince"); err != nil {
+		return nil, err
+	}
+	if c.OverrideAt, err = r.time("OverrideAt"); err != nil {
 		return nil, err
 	}
 	if c.PLSID == "" { // written by something else: fall back to the (lower-cased) key

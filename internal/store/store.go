@@ -22,6 +22,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/plsgate/plsgate/internal/redact"
+
+	"github.com/plsgate/plsgate/internal/store/tablekey"
 )
 
 // Table names (before TablePrefix) and fixed partitions of the runs table.
@@ -51,7 +53,7 @@ var (
 	// ETag). Re-read and decide again.
 	ErrConflict = errors.New("store: conflict")
 	// ErrTooLarge: a key, property or entity exceeds an Azure Table storage limit.
-	ErrTooLarge = errors.New("store: exceeds an Azure Table storage limit")
+	ErrTooLarge = tablekey.ErrTooLarge
 	// ErrInvalidContinuation: a continuation token that this store did not produce.
 	ErrInvalidContinuation = errors.New("store: invalid continuation token")
 )
