@@ -133,6 +133,7 @@ func New(o Options) http.Handler {
 		{path: "reconcile/{runId}", methods: map[string]http.HandlerFunc{http.MethodGet: a.getRun}},
 		{path: "evaluate", methods: map[string]http.HandlerFunc{http.MethodPost: a.evaluate}},
 		{path: "status", methods: map[string]http.HandlerFunc{http.MethodGet: a.status}},
+		{path: "openapi.json", methods: map[string]http.HandlerFunc{http.MethodGet: a.openAPI}},
 	}
 	for i := range a.routes {
 		a.routes[i].segs = strings.Split(a.routes[i].path, "/")

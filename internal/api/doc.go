@@ -7,6 +7,7 @@
 //
 //	POST /api/v1/connections/approve   {"connectionId","reason","force"}  → 200 outcome
 //	POST /api/v1/connections/reject    {"connectionId","reason","force"}  → 200 outcome
+//	                                   (with force also revokes an Approved connection)
 //	POST /api/v1/reconcile             {"privateLinkServiceId"} → 200 outcomes (synchronous)
 //	                                   {}                       → 202 {"runId"} (background scan)
 //	GET  /api/v1/reconcile/{runId}     → 200 run progress/result
@@ -15,12 +16,16 @@
 //	GET  /api/v1/connections?status=&pls=&limit=&continuation=  → 200 page of stored state
 //	GET  /api/v1/connections/history?connectionId=&limit=       → 200 transitions, newest first
 //	GET  /api/v1/status                → 200 text/html
+//	GET  /api/v1/openapi.json          → 200 the OpenAPI 3.1 document of all this (openapi.json)
 //
 // Status codes: 400 malformed JSON, unknown fields, bad resource IDs (also one too long to be
 // a Table key: over 1 KiB once escaped), missing reason, unknown query parameters; 401 no (or an invalid) token or principal where one is required (with
-// WWW-Authenticate: Bearer in entra mode); 403 caller not listed, or force in key mode; 404
-// unknown route or resource; 405 wrong method (with Allow); 409 connection not Pending (with its
-// status), a decision already in progress, a scan already running; 413 body
+// WWW-Authenticate: Bearer in entra mode); 403 caller not listed, or force in key mode, or
+// (NotInScope) a PLS or connection ID outside SCOPE_SUBSCRIPTIONS ∪ SCOPE_PLS_IDS on approve,
+// reject, reconcile and evaluate by ID; 404 unknown route or resource (also a PLS that ARM does
+// not know and plsgate never recorded); 405 wrong method (with Allow); 409 connection not
+// Pending (with its status; an Approved one says that reject with force revokes it), a
+// decision already in progress, a scan already running; 413 body
 // too large; 415 a body that is not JSON; 422 the policy decides otherwise and force was not
 // given (with the decision); 502 Azure refused plsgate itself (its role); 503 Table storage or
 // ARM unavailable right now (Retry-After); 500 anything else, with a generic message — details
