@@ -6,12 +6,17 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build tools test unit bench fmt-check vet package demo clean browser
+.PHONY: all build dev tools test unit bench fmt-check vet package demo clean browser
 
 all: build
 
+# The shipped binary: what `make package` deploys. It links no emulator (main_test.go checks).
 build:
 	$(GO) build -o bin/plsgate .
+
+# The dev command, never deployed: the demo and the local emulators (plsgate-dev --help).
+dev:
+	$(GO) build -o bin/plsgate-dev ./cmd/plsgate-dev
 
 # Azurite (Table storage emulator) pinned in package.json/package-lock.json, installed into ./node_modules.
 node_modules/.bin/azurite-table: package.json package-lock.json
@@ -81,8 +86,9 @@ package:
 	$(GO) run ./internal/tools/zipdir dist/plsgate dist/plsgate.zip
 	@ls -l dist/plsgate/plsgate dist/plsgate.zip
 
-demo: tools build
-	bin/plsgate dev demo
+# The demo runs on plsgate-dev and starts the shipped bin/plsgate as its handler.
+demo: tools build dev
+	bin/plsgate-dev demo --plsgate bin/plsgate
 
 clean:
 	rm -rf bin dist

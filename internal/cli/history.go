@@ -85,7 +85,7 @@ func History(ctx context.Context, env Env) int {
 	items, err := st.ListTransitions(ctx, *plsID, *conn, *limit)
 	if err != nil {
 		fmt.Fprintf(stderr, "plsgate history: %v\n", err)
-		return ExitRuntime
+		return ExitCode(err) // 2 for bad input (an ID over the Table key limit), else 1
 	}
 	if *output == "json" {
 		out := historyOutput{PrivateLinkServiceID: *plsID, Connection: *conn, Items: make([]api.TransitionJSON, 0, len(items))}

@@ -1,15 +1,19 @@
 package cli
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/plsgate/plsgate/internal/testutil/extproc"
 )
 
 // BenchmarkServeReadiness measures what the Functions host waits for: from
@@ -60,4 +64,26 @@ func BenchmarkServeReadiness(b *testing.B) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
+}
+
+// buildPlsgate builds this module's binary, as `make demo` (go run) does.
+func buildPlsgate(t testing.TB) (bin, root string) {
+	t.Helper()
+	extproc.SkipShort(t, "go build and the plsgate binary")
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin = filepath.Join(t.TempDir(), "plsgate")
+	if runtime.GOOS == "windows" {
+		bin += ".exe"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-o", bin, ".")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin, root
 }

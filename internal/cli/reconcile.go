@@ -3,7 +3,6 @@ package cli
 import (
 	"cmp"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -103,11 +102,7 @@ func Reconcile(ctx context.Context, env Env) int {
 	a, err := app.New(ctx, cfg, logger, app.Deps{})
 	if err != nil {
 		fmt.Fprintf(stderr, "plsgate reconcile: %v\n", err)
-		var ce *app.ConfigError
-		if errors.As(err, &ce) {
-			return ExitUsage
-		}
-		return ExitRuntime
+		return ExitCode(err)
 	}
 	defer func() {
 		flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -150,7 +145,7 @@ func Reconcile(ctx context.Context, env Env) int {
 		writeReconcileText(env.Stdout, out)
 	}
 	if failed {
-		return ExitRuntime
+		return max(ExitRuntime, ExitCode(scanErr)) // incomplete or a failed PLS without an error is 1
 	}
 	return ExitOK
 }

@@ -2,19 +2,15 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
-	"sync"
 	"time"
 
 	"github.com/plsgate/plsgate/handler"
 	"github.com/plsgate/plsgate/internal/app"
 	"github.com/plsgate/plsgate/internal/config"
-	"github.com/plsgate/plsgate/internal/devenv"
 	"github.com/plsgate/plsgate/internal/redact"
 )
 
@@ -49,15 +45,6 @@ func Serve(ctx context.Context, env Env) int {
 		fmt.Fprintf(env.Stderr, "plsgate: invalid configuration:\n%v\n", err)
 		return ExitUsage
 	}
-	deps := app.Deps{Policy: pol}
-	if f := env.Getenv(devenv.NotifyTopicCAFile); f != "" { // `plsgate dev demo`'s local topic only
-		c, err := devenv.LoopbackTLSClient(cfg.NotifyTopicEndpoint, f)
-		if err != nil {
-			fmt.Fprintf(env.Stderr, "plsgate: invalid configuration:\n%v\n", err)
-			return ExitUsage
-		}
-		deps.NotifyTransport = c
-	}
 	if check {
 		fmt.Fprintf(env.Stdout, "plsgate serve --check: settings and policy are valid (dryRun=%v, driftMode=%s)\n", cfg.DryRun, cfg.DriftMode)
 		return ExitOK
@@ -72,28 +59,28 @@ func Serve(ctx context.Context, env Env) int {
 		return ExitRuntime
 	}
 	srv := handler.New(handler.Options{Logger: logger})
-	lz := &lazyApp{ready: make(chan struct{})}
-	lz.register(srv, cfg.ReconcileTimeBudget+time.Minute)
+	starting := app.NewStarting()
+	starting.Register(srv, cfg)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
-		a, err := app.New(ctx, cfg, logger, deps)
+		a, err := app.New(ctx, cfg, logger, app.Deps{Policy: pol})
 		if err != nil {
 			logger.Error("start-up failed", "err", err)
-			lz.fail(err)
+			starting.Fail(err)
 			cancel()
 			return
 		}
-		lz.set(a)
+		starting.Set(a)
 		logger.Info("plsgate ready", "port", port, "dryRun", cfg.DryRun, "driftMode", string(cfg.DriftMode))
 	}()
 	err = srv.Serve(ctx, ln)
 	select {
-	case <-lz.ready:
-		if lz.app != nil { // flush queued notifications
+	case <-starting.Done():
+		if a, _ := starting.Result(); a != nil { // flush queued notifications
 			flush, cancelFlush := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			_ = lz.app.Close(flush)
+			_ = a.Close(flush)
 			cancelFlush()
 		}
 	default:
@@ -103,11 +90,11 @@ func Serve(ctx context.Context, env Env) int {
 		return ExitRuntime
 	}
 	select {
-	case <-lz.ready:
+	case <-starting.Done():
 	default:
 		return ExitOK // stopped before start-up finished
 	}
-	if err := lz.err; err != nil {
+	if _, err := starting.Result(); err != nil {
 		var ce *app.ConfigError
 		if errors.As(err, &ce) {
 			return ExitUsage
@@ -115,53 +102,4 @@ func Serve(ctx context.Context, env Env) int {
 		return ExitRuntime
 	}
 	return ExitOK
-}
-
-// lazyApp registers the functions at once and lets invocations wait (within
-// their deadline) until the app is built.
-type lazyApp struct {
-	ready chan struct{}
-	once  sync.Once
-	app   *app.App
-	err   error
-}
-
-func (l *lazyApp) set(a *app.App) { l.app = a; l.once.Do(func() { close(l.ready) }) }
-func (l *lazyApp) fail(err error) { l.err = err; l.once.Do(func() { close(l.ready) }) }
-
-func (l *lazyApp) get(ctx context.Context) (*app.App, error) {
-	select {
-	case <-l.ready:
-		if l.err != nil {
-			return nil, l.err
-		}
-		return l.app, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("plsgate is still starting: %w", ctx.Err())
-	}
-}
-
-func (l *lazyApp) register(s *handler.Server, timerTimeout time.Duration) {
-	s.HandleEvents(app.FunctionEvents, app.BindingEvent, app.EventTimeout, func(ctx context.Context, inv *handler.Invocation, ev json.RawMessage) error {
-		a, err := l.get(ctx)
-		if err != nil {
-			return err
-		}
-		return a.HandleEvent(ctx, inv, ev)
-	})
-	s.HandleTimer(app.FunctionTimer, app.BindingTimer, timerTimeout, func(ctx context.Context, inv *handler.Invocation, info handler.TimerInfo) error {
-		a, err := l.get(ctx)
-		if err != nil {
-			return err
-		}
-		return a.HandleTimer(ctx, inv, info)
-	})
-	s.HandleHTTP(app.FunctionAPI, app.BindingRequest, app.BindingResponse, app.HTTPTimeout, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a, err := l.get(r.Context())
-		if err != nil {
-			handler.WriteError(w, &handler.Error{Status: http.StatusServiceUnavailable, Code: "Starting", Message: "plsgate is starting; retry shortly"})
-			return
-		}
-		a.API.ServeHTTP(w, r)
-	}))
 }

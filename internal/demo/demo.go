@@ -13,7 +13,7 @@ import (
 // Options configure one run.
 type Options struct {
 	Root       string    // repository root: go.mod, functions/, examples/, node_modules/
-	Executable string    // the plsgate binary started with `serve` (os.Executable() from the CLI)
+	Executable string    // the shipped plsgate binary, started with `serve` (plsgate-dev demo --plsgate)
 	Out        io.Writer // the story, one line per step
 	// Keep leaves everything running after the story until ctx ends
 	// (DEMO_KEEP=1), firing the Reconcile timer on its schedule like the host.

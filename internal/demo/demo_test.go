@@ -60,24 +60,40 @@ func TestOptionsValidate(t *testing.T) {
 }
 
 // childEnv drops every plsgate setting the user exported (they would change
-// the story), keeps the rest, and adds the demo's settings.
+// the story) and their SSL_CERT_FILE, keeps the rest, and adds the demo's
+// settings and the topic's CA file as SSL_CERT_FILE.
 func TestChildEnv(t *testing.T) {
 	environ := []string{"PATH=/bin", "HOME=/root", "DRY_RUN=true", "dry_run=1", "SCOPE_PLS_IDS=/x", "AzureWebJobsStorage=secret",
-		"FUNCTIONS_CUSTOMHANDLER_PORT=1", devenv.NotifyTopicCAFile + "=/etc/x.pem", "GOFLAGS=-mod=mod"}
+		"FUNCTIONS_CUSTOMHANDLER_PORT=1", "SSL_CERT_FILE=/etc/user.pem", "GOFLAGS=-mod=mod"}
 	for _, s := range config.Settings {
 		environ = append(environ, s.Name+"=from-the-shell")
 	}
-	got := childEnv(environ, map[string]string{"PLSGATE_POLICY": "p.yaml", "FUNCTIONS_CUSTOMHANDLER_PORT": "4242"})
-	want := []string{"PATH=/bin", "HOME=/root", "GOFLAGS=-mod=mod", "FUNCTIONS_CUSTOMHANDLER_PORT=4242", "PLSGATE_POLICY=p.yaml"}
+	got := childEnv(environ, map[string]string{"PLSGATE_POLICY": "p.yaml", "FUNCTIONS_CUSTOMHANDLER_PORT": "4242"}, "/tmp/demo/topic-ca.pem")
+	want := []string{"PATH=/bin", "HOME=/root", "GOFLAGS=-mod=mod", "FUNCTIONS_CUSTOMHANDLER_PORT=4242", "PLSGATE_POLICY=p.yaml", "SSL_CERT_FILE=/tmp/demo/topic-ca.pem"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("childEnv\n got %q\nwant %q", got, want)
+	}
+}
+
+// The demo's plsgate runs as deployed: every setting it gets is one of
+// config.Settings (the app settings a Function App has) or the port the host
+// sets — nothing serve would read only in the demo.
+func TestAppSettingsAreProductSettings(t *testing.T) {
+	known := map[string]bool{"FUNCTIONS_CUSTOMHANDLER_PORT": true}
+	for _, st := range config.Settings {
+		known[st.Name] = true
+	}
+	for k := range appSettings(repoRoot(t), "tables", "http://127.0.0.1:2", "https://127.0.0.1:3/api/events", "4") {
+		if !known[k] {
+			t.Errorf("the demo gives plsgate serve %s, which is not in config.Settings", k)
+		}
 	}
 }
 
 func TestAppSettingsLoad(t *testing.T) {
 	root := repoRoot(t)
 	s := appSettings(root, "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:1/devstoreaccount1;",
-		"http://127.0.0.1:2", "https://127.0.0.1:3/api/events", "/tmp/ca.pem", "4")
+		"http://127.0.0.1:2", "https://127.0.0.1:3/api/events", "4")
 	cfg, err := config.Load(func(k string) string { return s[k] })
 	if err != nil {
 		t.Fatalf("the demo's settings do not load: %v", err)
@@ -165,7 +181,7 @@ func TestOperatorToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = iss.Close() })
-	s := appSettings(repoRoot(t), "UseDevelopmentStorage=true", "http://127.0.0.1:2", "https://127.0.0.1:3/api/events", "/tmp/ca.pem", "4")
+	s := appSettings(repoRoot(t), "UseDevelopmentStorage=true", "http://127.0.0.1:2", "https://127.0.0.1:3/api/events", "4")
 	s["AUTH_AUTHORITY_HOST"] = iss.URL
 	cfg, err := config.Load(func(k string) string { return s[k] })
 	if err != nil {
@@ -254,7 +270,7 @@ func TestRunFailsWhenPlsgateDoesNotStart(t *testing.T) {
 // plsgate's Event Grid subscription must cover the subscription of every
 // Web PubSub resource it verifies with, or the fast path never fires.
 func TestEventSubscriptionsCoverWebPubSub(t *testing.T) {
-	s := appSettings(repoRoot(t), "UseDevelopmentStorage=true", "http://127.0.0.1:2", "https://127.0.0.1:3/api/events", "/tmp/ca.pem", "4")
+	s := appSettings(repoRoot(t), "UseDevelopmentStorage=true", "http://127.0.0.1:2", "https://127.0.0.1:3/api/events", "4")
 	subs := EventSubscriptions()
 	for _, id := range append(strings.Split(s["WEBPUBSUB_IDS"], ","), PLSID) {
 		if !slices.Contains(subs, subscriptionOf(id)) {

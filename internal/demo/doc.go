@@ -1,5 +1,5 @@
 // Package demo plays the seed's scenario end to end on one machine
-// (`plsgate dev demo`, `make demo`): a Web PubSub resource reaches a private
+// (`plsgate-dev demo`, `make demo`): a Web PubSub resource reaches a private
 // link service through a shared private link resource, and plsgate approves
 // it by policy — with Table storage, Azure Resource Manager, Event Grid and
 // the Functions host all emulated on loopback.
@@ -7,9 +7,10 @@
 // It owns the assembly and the story. Assembly, as in Azure: Azurite (pinned,
 // from ./node_modules) for Table storage; the ARM + Event Grid emulator
 // (internal/armemu) seeded with the demo world; a local Event Grid topic
-// (internal/topicemu) for outcome notifications; the plsgate binary itself
-// started as a child process with `serve`, FUNCTIONS_CUSTOMHANDLER_PORT and
-// the app settings, exactly as the Functions host starts a custom handler
+// (internal/topicemu) for outcome notifications; the shipped plsgate binary
+// (Options.Executable) started as a child process with `serve`,
+// FUNCTIONS_CUSTOMHANDLER_PORT and the app settings, exactly as the
+// Functions host starts a custom handler
 // (the demo waits for its answer to GET / before anything is invoked, as the
 // host does); and the Functions host emulator (internal/hostemu) in front of
 // it, which receives the Event Grid deliveries, fires the timer and forwards
@@ -40,9 +41,10 @@
 //   - DEMO_KEEP=1 leaves a consumer's request Pending, serves fresh operator
 //     tokens on loopback (GET /token: the issuer's key lives in this process)
 //     and prints every endpoint, header and setting a user needs.
-//   - The topic serves a self-signed certificate; the child trusts it
-//     through NOTIFY_TOPIC_CA_FILE (internal/devenv), honoured for loopback
-//     endpoints only.
+//   - The topic serves a self-signed certificate; the child trusts it the
+//     standard way, SSL_CERT_FILE naming a file with that certificate, which
+//     Go's crypto/x509 honours on Linux and the other Unix systems except
+//     macOS (internal/devenv): plsgate runs with its app settings only.
 //   - Logs (plsgate's JSON lines, the emulators') go to files in a temporary
 //     directory, removed at the end unless the demo failed.
 //

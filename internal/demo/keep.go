@@ -74,8 +74,8 @@ func curlDecide(hostURL, verb, connectionID string) string {
 
 // cliEnv is what `plsgate history` and `plsgate reconcile` need to work on
 // the demo's state: Table storage, the ARM emulator, the scope, the Web
-// PubSub resources and the policy (no notifications: the topic's CA is
-// trusted by serve only).
+// PubSub resources and the policy (no notifications: only serve is given
+// the topic's certificate, as SSL_CERT_FILE).
 func (s *stack) cliEnv() []string {
 	var out []string
 	for _, k := range []string{"PLSGATE_TABLES_CONNECTION", "ARM_ENDPOINT", "SCOPE_SUBSCRIPTIONS", "WEBPUBSUB_IDS", "PLSGATE_POLICY"} {

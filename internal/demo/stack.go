@@ -143,7 +143,7 @@ func start(ctx context.Context, o Options, p *printer) (s *stack, err error) {
 	}
 	p.component("Entra ID", "local token issuer (OpenID discovery + signing keys)", s.issuer.URL)
 
-	s.settings = appSettings(o.Root, s.azurite.ConnectionString(), s.armURL, s.topic.Endpoint(), s.caFile, strconv.Itoa(port))
+	s.settings = appSettings(o.Root, s.azurite.ConnectionString(), s.armURL, s.topic.Endpoint(), strconv.Itoa(port))
 	s.settings["AUTH_AUTHORITY_HOST"] = s.issuer.URL
 	if err := s.startChild(ctx); err != nil {
 		return s, err
@@ -185,7 +185,7 @@ func start(ctx context.Context, o Options, p *printer) (s *stack, err error) {
 }
 
 // writeTopicCA saves the certificate the topic serves, read over a TLS
-// connection that trusts it, for the child's NOTIFY_TOPIC_CA_FILE.
+// connection that trusts it, for the child's SSL_CERT_FILE.
 func (s *stack) writeTopicCA(ctx context.Context) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.topic.Endpoint(), nil)
 	if err != nil {
@@ -207,9 +207,13 @@ func (s *stack) writeTopicCA(ctx context.Context) (string, error) {
 }
 
 // childEnv is the process environment without any plsgate setting the user
-// may have exported, plus the demo's settings.
-func childEnv(environ []string, settings map[string]string) []string {
-	drop := map[string]bool{devenv.NotifyTopicCAFile: true, "FUNCTIONS_CUSTOMHANDLER_PORT": true}
+// may have exported, plus the demo's settings and SSL_CERT_FILE naming
+// caFile: the child trusts the local topic's self-signed certificate the
+// standard way (internal/devenv SSLCertFile), so serve needs no setting of
+// its own for it. Its roots are then that file and the system's certificate
+// directories; it talks to nothing but loopback.
+func childEnv(environ []string, settings map[string]string, caFile string) []string {
+	drop := map[string]bool{devenv.SSLCertFile: true, "FUNCTIONS_CUSTOMHANDLER_PORT": true}
 	for _, st := range config.Settings {
 		drop[strings.ToUpper(st.Name)] = true
 	}
@@ -228,13 +232,13 @@ func childEnv(environ []string, settings map[string]string) []string {
 	for _, k := range keys {
 		env = append(env, k+"="+settings[k])
 	}
-	return env
+	return append(env, devenv.SSLCertFile+"="+caFile)
 }
 
 func (s *stack) startChild(ctx context.Context) error {
 	cmd := exec.Command(s.o.Executable, "serve")
 	cmd.Dir = s.o.Root
-	cmd.Env = childEnv(os.Environ(), s.settings)
+	cmd.Env = childEnv(os.Environ(), s.settings, s.caFile)
 	cmd.Stdout, cmd.Stderr = s.plsgateLog, s.plsgateLog
 	cmd.SysProcAttr = childProcAttr()
 	if err := cmd.Start(); err != nil {

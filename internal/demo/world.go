@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/plsgate/plsgate/internal/armemu"
-	"github.com/plsgate/plsgate/internal/devenv"
 )
 
 // The demo world, named as in the Azure Web PubSub documentation
@@ -109,8 +108,9 @@ func World() armemu.World {
 }
 
 // appSettings are plsgate's app settings in the demo, as the Function App
-// would have them (plus the handler port the host sets).
-func appSettings(root, tables, armURL, topicEndpoint, caFile, port string) map[string]string {
+// would have them (plus the handler port the host sets): only settings of
+// config.Settings, nothing dev-only.
+func appSettings(root, tables, armURL, topicEndpoint, port string) map[string]string {
 	return map[string]string{
 		"FUNCTIONS_CUSTOMHANDLER_PORT": port,
 		"PLSGATE_TABLES_CONNECTION":    tables,
@@ -126,7 +126,6 @@ func appSettings(root, tables, armURL, topicEndpoint, caFile, port string) map[s
 		"APPROVERS_FORCE":              "upn:" + Operator, // rejecting what the policy leaves Pending overrides it
 		"NOTIFY_TOPIC_ENDPOINT":        topicEndpoint,
 		"NOTIFY_TOPIC_KEY":             TopicKey,
-		devenv.NotifyTopicCAFile:       caFile,
 		"PLSGATE_LOG_LEVEL":            "info",
 	}
 }

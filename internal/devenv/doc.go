@@ -3,12 +3,12 @@
 // Table storage emulator; tokenissuer stands in for Entra ID (discovery, keys,
 // signed access tokens) for AUTH_MODE=entra.
 //
-// It owns NOTIFY_TOPIC_CA_FILE: a PEM file of CA certificates that
-// `plsgate serve` trusts for NOTIFY_TOPIC_ENDPOINT, so a child process can
-// publish to the demo's local Event Grid topic (internal/topicemu), which
-// serves a self-signed certificate because the SDK sends keys over https only.
+// It owns how a child process trusts the demo's local Event Grid topic
+// (internal/topicemu), which serves a self-signed certificate because the SDK
+// sends keys over https only: the certificate is written to a PEM file that
+// the child gets as SSL_CERT_FILE, the standard variable Go's crypto/x509
+// reads for its roots on Linux (tls.go). plsgate itself reads no setting for it.
 //
-// It must not: widen trust beyond loopback — the CA file is refused unless the
-// endpoint is https on a loopback address, and the client it builds trusts only
-// that file (not the system roots) — or be needed by anything deployed to Azure.
+// It must not be needed by anything deployed to Azure: the shipped plsgate
+// binary links none of it.
 package devenv

@@ -1,7 +1,7 @@
 // Package azurite launches Azurite's Table service — the npm package azurite,
 // pinned in the repository's package.json / package-lock.json and installed
 // into ./node_modules — on a loopback port, for local runs of plsgate:
-// `plsgate dev demo`, and (through internal/testutil/azurite) the integration
+// `plsgate-dev demo`, and (through internal/testutil/azurite) the integration
 // tests.
 //
 // It owns: installing the pinned Azurite (`npm ci`, serialised by a lock

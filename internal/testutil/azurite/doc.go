@@ -15,7 +15,7 @@
 // must not run in parallel with other tests of the same binary.
 //
 // Installing, launching and stopping Azurite live in internal/devenv/azurite (shared with
-// `plsgate dev demo`); this package adds the per-binary instance, outages and table prefixes.
+// `plsgate-dev demo`); this package adds the per-binary instance, outages and table prefixes.
 //
 // This package must not be imported by production code.
 package azurite

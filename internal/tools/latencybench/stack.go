@@ -24,7 +24,6 @@ import (
 	"github.com/plsgate/plsgate/internal/app"
 	"github.com/plsgate/plsgate/internal/armemu"
 	"github.com/plsgate/plsgate/internal/config"
-	"github.com/plsgate/plsgate/internal/devenv"
 	devazurite "github.com/plsgate/plsgate/internal/devenv/azurite"
 	"github.com/plsgate/plsgate/internal/hostemu"
 )
@@ -250,7 +249,7 @@ func (s *stack) serve(h http.Handler) (string, error) {
 // childEnv is the environment without any plsgate setting the user may have
 // exported, plus the bench's settings.
 func childEnv(environ []string, settings map[string]string) []string {
-	drop := map[string]bool{devenv.NotifyTopicCAFile: true, "FUNCTIONS_CUSTOMHANDLER_PORT": true}
+	drop := map[string]bool{"FUNCTIONS_CUSTOMHANDLER_PORT": true}
 	for _, st := range config.Settings {
 		drop[strings.ToUpper(st.Name)] = true
 	}

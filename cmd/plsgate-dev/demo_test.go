@@ -1,4 +1,4 @@
-package cli
+package main
 
 import (
 	"bufio"
@@ -18,71 +18,77 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plsgate/plsgate/internal/cli"
 	"github.com/plsgate/plsgate/internal/testutil/extproc"
 )
 
-func TestDevDemoUsage(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		want int
-		msg  string
-	}{
-		{"help", []string{"demo", "-h"}, ExitOK, "DEMO_KEEP=1"},
-		{"bad flag", []string{"demo", "--fast"}, ExitUsage, "flag provided but not defined"},
-		{"extra args", []string{"demo", "now"}, ExitUsage, "unexpected arguments"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			if got := Dev(context.Background(), tc.args, &stdout, &stderr); got != tc.want {
-				t.Fatalf("exit %d, want %d; stderr %s", got, tc.want, stderr.String())
-			}
-			if !strings.Contains(stdout.String()+stderr.String(), tc.msg) {
-				t.Fatalf("output lacks %q:\nstdout %s\nstderr %s", tc.msg, stdout.String(), stderr.String())
-			}
-		})
-	}
-}
-
-// buildPlsgate builds this module's binary, as `make demo` (go run) does.
-func buildPlsgate(t testing.TB) (bin, root string) {
+// buildBinaries builds the shipped plsgate and plsgate-dev into one
+// directory, as make build dev does into bin/; the demo finds plsgate there.
+func buildBinaries(t testing.TB) (dev, root string) {
 	t.Helper()
-	extproc.SkipShort(t, "go build and the plsgate binary")
+	extproc.SkipShort(t, "go build and the plsgate binaries")
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin = filepath.Join(t.TempDir(), "plsgate")
-	if runtime.GOOS == "windows" {
-		bin += ".exe"
-	}
+	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-o", bin, ".")
+	cmd := exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-o", dir+string(filepath.Separator), ".", "./cmd/plsgate-dev")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	return bin, root
+	dev = filepath.Join(dir, "plsgate-dev")
+	if runtime.GOOS == "windows" {
+		dev += ".exe"
+	}
+	return dev, root
 }
 
-// TestDevDemo runs `plsgate dev demo` headless, as CI does: exit 0, one line
-// per step with what it checked, the timeline and notifications, and nothing
+// Without --plsgate the demo starts the plsgate next to plsgate-dev; when there
+// is none it says how to get one (exit 2) instead of starting anything.
+func TestPlsgateBinary(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plsgateBinary(""); err == nil || !strings.Contains(err.Error(), "no plsgate binary next to plsgate-dev ("+filepath.Dir(self)) ||
+		!strings.Contains(err.Error(), "--plsgate PATH") {
+		t.Fatalf("no plsgate next to the test binary: %v", err)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "plsgate")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	if got, err := plsgateBinary("plsgate"); err != nil || got != bin {
+		t.Fatalf("relative --plsgate: %q %v, want the absolute %q", got, err, bin)
+	}
+	if _, err := plsgateBinary(dir); err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Fatalf("a directory: %v", err)
+	}
+}
+
+// TestDemo runs `plsgate-dev demo` headless, as CI does, with the shipped
+// plsgate built next to it as the handler: exit 0, one line per step with what
+// it checked, the timeline and the notifications (which reach the local topic
+// only if the child trusts its certificate through SSL_CERT_FILE), and nothing
 // left running afterwards. Settings exported in the environment must not leak
 // into the demo's plsgate (they would change the story). Outside the
 // repository it is a usage error.
-func TestDevDemo(t *testing.T) {
-	bin, root := buildPlsgate(t)
-	t.Run("story", func(t *testing.T) { testDemoStory(t, bin, root) })
-	t.Run("DEMO_KEEP", func(t *testing.T) { testDemoKeep(t, bin, root) })
+func TestDemo(t *testing.T) {
+	dev, root := buildBinaries(t)
+	t.Run("story", func(t *testing.T) { testDemoStory(t, dev, root) })
+	t.Run("DEMO_KEEP", func(t *testing.T) { testDemoKeep(t, dev, root) })
 	t.Run("outside the repository", func(t *testing.T) {
-		cmd := exec.Command(bin, "dev", "demo")
+		cmd := exec.Command(dev, "demo")
 		cmd.Dir = t.TempDir()
 		out, err := cmd.CombinedOutput()
 		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != ExitUsage || !strings.Contains(string(out), "no plsgate go.mod") {
-			t.Fatalf("outside the repository: want exit %d naming the missing go.mod; got %v\n%s", ExitUsage, err, out)
+		if !errors.As(err, &ee) || ee.ExitCode() != cli.ExitUsage || !strings.Contains(string(out), "no plsgate go.mod") {
+			t.Fatalf("outside the repository: want exit %d naming the missing go.mod; got %v\n%s", cli.ExitUsage, err, out)
 		}
 	})
 }
@@ -90,7 +96,7 @@ func TestDevDemo(t *testing.T) {
 func testDemoStory(t *testing.T, bin, root string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "dev", "demo")
+	cmd := exec.CommandContext(ctx, bin, "demo")
 	cmd.Dir = root
 	cmd.Env = append(withoutEnv(os.Environ(), "DEMO_KEEP"), "DRY_RUN=true", "SCOPE_PLS_IDS=/nonsense", "PLSGATE_POLICY=missing.yaml")
 	var stdout, stderr bytes.Buffer
@@ -100,7 +106,7 @@ func testDemoStory(t *testing.T, bin, root string) {
 	out := stdout.String()
 	t.Logf("demo took %v; output:\n%s", time.Since(start).Round(time.Millisecond), out)
 	if err != nil {
-		t.Fatalf("plsgate dev demo: %v\nstderr:\n%s", err, stderr.String())
+		t.Fatalf("plsgate-dev demo: %v\nstderr:\n%s", err, stderr.String())
 	}
 
 	// One line per step, in order, each saying what it verified.
@@ -181,7 +187,7 @@ func testDemoKeep(t *testing.T, bin, root string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "dev", "demo")
+	cmd := exec.CommandContext(ctx, bin, "demo")
 	cmd.Dir = root
 	cmd.Env = append(withoutEnv(os.Environ(), "DEMO_KEEP"), "DEMO_KEEP=1")
 	pr, pw := io.Pipe()

@@ -1,56 +1,36 @@
-package cli
+package main
 
 import (
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"strconv"
 	"strings"
 
 	"github.com/plsgate/plsgate/internal/armemu"
+	"github.com/plsgate/plsgate/internal/cli"
 )
 
-// devUsageText is `plsgate dev --help`: every dev subcommand.
-var devUsageText = devDemoUsage + strings.TrimPrefix(devARMEmulatorUsage, "usage:\n")
+const armEmulatorUsage = `usage: plsgate-dev arm-emulator [--addr 127.0.0.1:0] [--seed FILE] [--generate N,M,P]
+                                [--events-sink URL] [--event-schema eventgrid|cloudevents]
+                                [--cross-subscription none|resourceNotifications|writeSuccess]
+                                [--page-size N] [--empty-pages N]
 
-const devARMEmulatorUsage = `usage:
-  plsgate dev arm-emulator [--addr 127.0.0.1:0] [--seed FILE] [--generate N,M,P]
-                           [--events-sink URL] [--event-schema eventgrid|cloudevents]
-                           [--cross-subscription none|resourceNotifications|writeSuccess]
-                           [--page-size N] [--empty-pages N]
-      run the local Azure Resource Manager + Event Grid emulator until interrupted.
-      The first line on stdout is its base URL (use it as ARM_ENDPOINT); control
-      endpoints live under URL/_emulator/ (state, seed, counters, faults, events).
-      It accepts any bearer token, so it only listens on loopback.
+Runs the local Azure Resource Manager + Event Grid emulator until interrupted.
+The first line on stdout is its base URL (use it as ARM_ENDPOINT); control
+endpoints live under URL/_emulator/ (state, seed, counters, faults, events).
+It accepts any bearer token, so it only listens on loopback.
 `
 
-// Dev runs `plsgate dev ...`; args are the arguments after "dev".
-func Dev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, devUsageText)
-		return ExitUsage
-	}
-	switch args[0] {
-	case "arm-emulator":
-		return devARMEmulator(ctx, args[1:], stdout, stderr)
-	case "demo":
-		return devDemo(ctx, args[1:], stdout, stderr)
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, devUsageText)
-		return ExitOK
-	}
-	fmt.Fprintf(stderr, "plsgate dev: unknown subcommand %q\n\n%s", args[0], devUsageText)
-	return ExitUsage
-}
-
-func devARMEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fset := flag.NewFlagSet("plsgate dev arm-emulator", flag.ContinueOnError)
+// armEmulator runs `plsgate-dev arm-emulator`.
+func armEmulator(ctx context.Context, env cli.Env) int {
+	args, stdout, stderr := env.Args, env.Stdout, env.Stderr
+	fset := flag.NewFlagSet("plsgate-dev arm-emulator", flag.ContinueOnError)
 	fset.SetOutput(stderr)
-	fset.Usage = func() { fmt.Fprint(stderr, devARMEmulatorUsage) }
+	fset.Usage = func() { fmt.Fprint(stderr, armEmulatorUsage) }
 	addr := fset.String("addr", "127.0.0.1:0", "listen address (loopback only)")
 	seed := fset.String("seed", "", "world JSON file to start with")
 	generate := fset.String("generate", "", "generate a world instead: N services,M connections each,every P-th Pending")
@@ -61,58 +41,58 @@ func devARMEmulator(ctx context.Context, args []string, stdout, stderr io.Writer
 	emptyPages := fset.Int("empty-pages", 0, "empty pages (with nextLink) before every non-empty page")
 	if err := fset.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
+			return cli.ExitOK
 		}
-		return ExitUsage
+		return cli.ExitUsage
 	}
 	if fset.NArg() > 0 {
-		fmt.Fprintf(stderr, "plsgate dev arm-emulator: unexpected arguments %q\n", fset.Args())
-		return ExitUsage
+		fmt.Fprintf(stderr, "plsgate-dev arm-emulator: unexpected arguments %q\n", fset.Args())
+		return cli.ExitUsage
 	}
 	if err := checkLoopback(*addr); err != nil {
-		fmt.Fprintf(stderr, "plsgate dev arm-emulator: --addr: %v\n", err)
-		return ExitUsage
+		fmt.Fprintf(stderr, "plsgate-dev arm-emulator: --addr: %v\n", err)
+		return cli.ExitUsage
 	}
 	if *pageSize <= 0 || *emptyPages < 0 {
-		fmt.Fprintln(stderr, "plsgate dev arm-emulator: --page-size must be > 0 and --empty-pages >= 0")
-		return ExitUsage
+		fmt.Fprintln(stderr, "plsgate-dev arm-emulator: --page-size must be > 0 and --empty-pages >= 0")
+		return cli.ExitUsage
 	}
 	events := armemu.EventOptions{SinkURL: *sink, Schema: *schema, CrossSubscription: *cross}
 	if err := armemu.ValidateEventOptions(events); err != nil {
-		fmt.Fprintf(stderr, "plsgate dev arm-emulator: %v\n", err)
-		return ExitUsage
+		fmt.Fprintf(stderr, "plsgate-dev arm-emulator: %v\n", err)
+		return cli.ExitUsage
 	}
 	if *seed != "" && *generate != "" {
-		fmt.Fprintln(stderr, "plsgate dev arm-emulator: --seed and --generate are exclusive")
-		return ExitUsage
+		fmt.Fprintln(stderr, "plsgate-dev arm-emulator: --seed and --generate are exclusive")
+		return cli.ExitUsage
 	}
 	world := armemu.World{}
 	switch {
 	case *seed != "":
 		w, err := armemu.LoadWorld(*seed)
 		if err != nil {
-			fmt.Fprintf(stderr, "plsgate dev arm-emulator: %v\n", err)
-			return ExitUsage
+			fmt.Fprintf(stderr, "plsgate-dev arm-emulator: %v\n", err)
+			return cli.ExitUsage
 		}
 		world = w
 	case *generate != "":
 		n, err := parseGenerate(*generate)
 		if err != nil {
-			fmt.Fprintf(stderr, "plsgate dev arm-emulator: --generate: %v\n", err)
-			return ExitUsage
+			fmt.Fprintf(stderr, "plsgate-dev arm-emulator: --generate: %v\n", err)
+			return cli.ExitUsage
 		}
 		world = armemu.GenerateWorld(n[0], n[1], n[2], nil)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	emu := armemu.New(armemu.Options{Addr: *addr, PageSize: *pageSize, EmptyPages: *emptyPages, Events: events, Logger: logger})
 	if err := emu.Seed(world); err != nil {
-		fmt.Fprintf(stderr, "plsgate dev arm-emulator: %v\n", err)
-		return ExitUsage
+		fmt.Fprintf(stderr, "plsgate-dev arm-emulator: %v\n", err)
+		return cli.ExitUsage
 	}
 	url, err := emu.Start()
 	if err != nil {
-		fmt.Fprintf(stderr, "plsgate dev arm-emulator: %v\n", err)
-		return ExitRuntime
+		fmt.Fprintf(stderr, "plsgate-dev arm-emulator: %v\n", err)
+		return cli.ExitRuntime
 	}
 	defer emu.Close()
 	fmt.Fprintln(stdout, url)
@@ -120,7 +100,7 @@ func devARMEmulator(ctx context.Context, args []string, stdout, stderr io.Writer
 		"privateLinkServices", len(world.PrivateLinkServices), "webPubSubs", len(world.WebPubSubs), "eventsSink", *sink)
 	<-ctx.Done()
 	logger.Info("arm emulator stopping")
-	return ExitOK
+	return cli.ExitOK
 }
 
 // checkLoopback refuses non-loopback addresses: the emulator accepts any token.

@@ -1,4 +1,4 @@
-package cli
+package main
 
 import (
 	"bufio"
@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/plsgate/plsgate/internal/cli"
 )
 
 // lockedBuffer is a concurrency-safe stderr for a command running in a goroutine.
@@ -33,7 +35,7 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-func TestDevUsage(t *testing.T) {
+func TestARMEmulatorUsage(t *testing.T) {
 	seed := filepath.Join(t.TempDir(), "bad.json")
 	if err := os.WriteFile(seed, []byte(`{"privateLinkService":[]}`), 0o644); err != nil {
 		t.Fatal(err)
@@ -44,26 +46,23 @@ func TestDevUsage(t *testing.T) {
 		want int
 		msg  string
 	}{
-		{"no subcommand", nil, ExitUsage, "usage:"},
-		{"unknown subcommand", []string{"db"}, ExitUsage, `unknown subcommand "db"`},
-		{"help", []string{"help"}, ExitOK, ""},
-		{"flag help", []string{"arm-emulator", "-h"}, ExitOK, "usage:"},
-		{"bad flag", []string{"arm-emulator", "--nope"}, ExitUsage, "flag provided but not defined"},
-		{"extra args", []string{"arm-emulator", "x"}, ExitUsage, "unexpected arguments"},
-		{"not loopback", []string{"arm-emulator", "--addr", "0.0.0.0:0"}, ExitUsage, "not a loopback address"},
-		{"bad addr", []string{"arm-emulator", "--addr", "nope"}, ExitUsage, "--addr"},
-		{"bad schema", []string{"arm-emulator", "--event-schema", "xml"}, ExitUsage, "event schema"},
-		{"bad cross mode", []string{"arm-emulator", "--cross-subscription", "all"}, ExitUsage, "cross-subscription"},
-		{"bad page size", []string{"arm-emulator", "--page-size", "0"}, ExitUsage, "--page-size"},
-		{"missing seed", []string{"arm-emulator", "--seed", filepath.Join(t.TempDir(), "none.json")}, ExitUsage, "load world"},
-		{"seed with a typo", []string{"arm-emulator", "--seed", seed}, ExitUsage, "unknown field"},
-		{"bad generate", []string{"arm-emulator", "--generate", "10"}, ExitUsage, "--generate"},
-		{"seed and generate", []string{"arm-emulator", "--seed", seed, "--generate", "1,1"}, ExitUsage, "exclusive"},
+		{"flag help", []string{"arm-emulator", "-h"}, cli.ExitOK, "usage:"},
+		{"bad flag", []string{"arm-emulator", "--nope"}, cli.ExitUsage, "flag provided but not defined"},
+		{"extra args", []string{"arm-emulator", "x"}, cli.ExitUsage, "unexpected arguments"},
+		{"not loopback", []string{"arm-emulator", "--addr", "0.0.0.0:0"}, cli.ExitUsage, "not a loopback address"},
+		{"bad addr", []string{"arm-emulator", "--addr", "nope"}, cli.ExitUsage, "--addr"},
+		{"bad schema", []string{"arm-emulator", "--event-schema", "xml"}, cli.ExitUsage, "event schema"},
+		{"bad cross mode", []string{"arm-emulator", "--cross-subscription", "all"}, cli.ExitUsage, "cross-subscription"},
+		{"bad page size", []string{"arm-emulator", "--page-size", "0"}, cli.ExitUsage, "--page-size"},
+		{"missing seed", []string{"arm-emulator", "--seed", filepath.Join(t.TempDir(), "none.json")}, cli.ExitUsage, "load world"},
+		{"seed with a typo", []string{"arm-emulator", "--seed", seed}, cli.ExitUsage, "unknown field"},
+		{"bad generate", []string{"arm-emulator", "--generate", "10"}, cli.ExitUsage, "--generate"},
+		{"seed and generate", []string{"arm-emulator", "--seed", seed, "--generate", "1,1"}, cli.ExitUsage, "exclusive"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			if got := Dev(context.Background(), tc.args, &stdout, &stderr); got != tc.want {
+			if got := run(context.Background(), cli.Env{Args: tc.args, Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" }}); got != tc.want {
 				t.Fatalf("exit %d, want %d; stderr %s", got, tc.want, stderr.String())
 			}
 			if !strings.Contains(stdout.String()+stderr.String(), tc.msg) {
@@ -75,15 +74,15 @@ func TestDevUsage(t *testing.T) {
 
 // TestDevARMEmulator starts the emulator from a seed file, reads the URL from
 // the first stdout line, serves a real ARM request, and stops with ctx.
-func TestDevARMEmulator(t *testing.T) {
-	seed := filepath.Join("..", "armemu", "testdata", "world.json")
+func TestARMEmulator(t *testing.T) {
+	seed := filepath.Join("..", "..", "internal", "armemu", "testdata", "world.json")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()
 	stderr := &lockedBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- Dev(ctx, []string{"arm-emulator", "--seed", seed, "--page-size", "1", "--event-schema", "cloudevents"}, pw, stderr)
+		done <- run(ctx, cli.Env{Args: []string{"arm-emulator", "--seed", seed, "--page-size", "1", "--event-schema", "cloudevents"}, Stdout: pw, Stderr: stderr})
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -129,23 +128,23 @@ func TestDevARMEmulator(t *testing.T) {
 	cancel()
 	select {
 	case code := <-done:
-		if code != ExitOK {
+		if code != cli.ExitOK {
 			t.Fatalf("exit %d: %s", code, stderr.String())
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("Dev did not stop when ctx ended")
+		t.Fatal("arm-emulator did not stop when ctx ended")
 	}
 	if !strings.Contains(stderr.String(), "arm emulator listening") {
 		t.Fatalf("stderr %s", stderr.String())
 	}
 }
 
-func TestDevGenerate(t *testing.T) {
+func TestARMEmulatorGenerate(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
-		done <- Dev(ctx, []string{"arm-emulator", "--generate", "30,2,3", "--addr", "localhost:0"}, pw, io.Discard)
+		done <- run(ctx, cli.Env{Args: []string{"arm-emulator", "--generate", "30,2,3", "--addr", "localhost:0"}, Stdout: pw, Stderr: io.Discard})
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -166,7 +165,7 @@ func TestDevGenerate(t *testing.T) {
 		t.Fatalf("state: %v, %d services", err, len(w.PrivateLinkServices))
 	}
 	cancel()
-	if code := <-done; code != ExitOK {
+	if code := <-done; code != cli.ExitOK {
 		t.Fatalf("exit %d", code)
 	}
 }
