@@ -13,6 +13,7 @@ import (
 	"github.com/plsgate/plsgate/internal/arm"
 	"github.com/plsgate/plsgate/internal/config"
 	"github.com/plsgate/plsgate/internal/events"
+	"github.com/plsgate/plsgate/internal/resource"
 	"github.com/plsgate/plsgate/internal/store"
 )
 
@@ -414,7 +415,8 @@ type roleActions struct {
 }
 
 // TestRoleIsExactlyTheARMOperations: the custom role covers every RBAC action of
-// arm.Operations, and holds nothing else.
+// arm.Operations and of every registered resource kind (a provider's Kind.Actions), and
+// holds nothing else.
 func TestRoleIsExactlyTheARMOperations(t *testing.T) {
 	var role roleActions
 	readJSON(t, "role-actions.json", &role)
@@ -422,6 +424,21 @@ func TestRoleIsExactlyTheARMOperations(t *testing.T) {
 	const graph = "Microsoft.ResourceGraph/"
 	used := map[string]bool{}
 	usesGraph := false
+	kinds := resource.Kinds()
+	if len(kinds) == 0 {
+		t.Fatal("no resource kind is registered: the providers' kinds cannot be checked")
+	}
+	for _, k := range kinds {
+		if len(k.Actions) == 0 {
+			t.Errorf("resource kind %s lists no RBAC actions (resource.Kind.Actions): the role cannot be checked against it", k.Type)
+		}
+		for _, a := range k.Actions {
+			used[a] = true
+			if !slices.Contains(role.Actions, a) {
+				t.Errorf("%s (needed by resource kind %s) is missing from role-actions.json actions", a, k.Type)
+			}
+		}
+	}
 	for _, op := range arm.Operations {
 		used[op.Action] = true
 		if strings.HasPrefix(op.Action, graph) {
@@ -437,7 +454,7 @@ func TestRoleIsExactlyTheARMOperations(t *testing.T) {
 	}
 	for _, a := range role.Actions {
 		if !used[a] {
-			t.Errorf("role-actions.json grants %s, which no arm.Operations entry needs", a)
+			t.Errorf("role-actions.json grants %s, which neither an arm.Operations entry nor a resource kind needs", a)
 		}
 	}
 	for _, a := range role.ResourceGraphActions {
@@ -574,6 +591,20 @@ func TestEventFiltersMatchEvents(t *testing.T) {
 	for _, c := range checks {
 		if !sameSet(c.got, c.want) {
 			t.Errorf("eventgrid-filter.json %s: %q, want %q", c.what, c.got, c.want)
+		}
+	}
+	// Every registered resource kind's events pass the filter, and the kind has a provider
+	// (else events would name resources that reconcile cannot read).
+	providers := map[string]bool{}
+	for _, k := range arm.ProviderKinds() {
+		providers[strings.ToLower(k.Type)] = true
+	}
+	for _, k := range resource.Kinds() {
+		if !slices.ContainsFunc(f.Resources.OperationNamePrefixes, func(p string) bool { return strings.EqualFold(p, k.OperationPrefix) }) {
+			t.Errorf("resource kind %s: its operation prefix %q is missing from eventgrid-filter.json resources.operationNamePrefixes", k.Type, k.OperationPrefix)
+		}
+		if !providers[strings.ToLower(k.Type)] {
+			t.Errorf("resource kind %s is registered without a provider (arm.RegisterProvider)", k.Type)
 		}
 	}
 	// Every operation name plsgate knows passes the prefix filter (Event Grid: case-insensitive).

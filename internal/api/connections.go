@@ -40,7 +40,7 @@ func NewOutcomeJSON(o reconcile.Outcome) OutcomeJSON {
 	}
 	if o.Err != nil {
 		j.Error = "failed; see the connection's history and plsgate's logs"
-		if reconcile.IsRetryable(o.Err) {
+		if classify(o.Err).status == http.StatusServiceUnavailable { // the answers table (errors.go)
 			j.Error = "failed for now (a dependency is unavailable); it is retried by the next reconcile"
 		}
 	}

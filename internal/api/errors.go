@@ -1,13 +1,14 @@
 package api
 
 import (
-	"context"
+	"cmp"
 	"errors"
 	"net/http"
 	"strconv"
 
 	"github.com/plsgate/plsgate/handler"
 	"github.com/plsgate/plsgate/internal/arm"
+	"github.com/plsgate/plsgate/internal/fault"
 	"github.com/plsgate/plsgate/internal/policy"
 	"github.com/plsgate/plsgate/internal/reconcile"
 	"github.com/plsgate/plsgate/internal/store"
@@ -72,8 +73,53 @@ type errorDetail struct {
 	Decision *policy.Decision `json:"decision,omitempty"`
 }
 
-// classify maps an error from the reconciler or the store to the answer. Anything it does
-// not recognise becomes a 500 with a generic message; the caller logs the original.
+// answer is the HTTP answer to a fault code. message receives the service that answered
+// (fault.Error.Service: "Azure Resource Manager", "Table storage"; "" when plsgate itself found it).
+type answer struct {
+	status  int
+	code    string
+	message func(service string) string
+}
+
+func say(msg string) func(string) string { return func(string) string { return msg } }
+
+// answers is the one table from a fault code (internal/fault) to the HTTP answer. Messages
+// are for the client and carry no internal detail; the log has the original error.
+var answers = map[fault.Code]answer{
+	fault.Invalid:  {http.StatusBadRequest, CodeBadRequest, say("invalid request")},
+	fault.NotFound: {http.StatusNotFound, CodeNotFound, say("not found")},
+	fault.Conflict: {http.StatusConflict, CodeInProgress, say("another decision on this connection is in progress; try again shortly")},
+	fault.Forbidden: {http.StatusBadGateway, CodeUpstreamRefused, func(svc string) string {
+		return cmp.Or(svc, "Azure") + " refused plsgate's request; check its role assignments"
+	}},
+	fault.Refused: {http.StatusBadGateway, CodeUpstreamRefused, func(svc string) string {
+		if svc == arm.Service {
+			return "Azure Resource Manager refused the change; the attempt is recorded in the connection's history"
+		}
+		return cmp.Or(svc, "Azure") + " refused plsgate's request"
+	}},
+	fault.Unavailable: {http.StatusServiceUnavailable, CodeUnavailable, say(unavailable)},
+	fault.Timeout:     {http.StatusServiceUnavailable, CodeUnavailable, say(unavailable)},
+	fault.Canceled:    {http.StatusServiceUnavailable, CodeUnavailable, say("the request was canceled")},
+	fault.Internal:    {http.StatusInternalServerError, CodeInternal, say("internal error")},
+}
+
+const unavailable = "a dependency (Table storage or Azure Resource Manager) is unavailable; try again later"
+
+// invalidInputs words the bad inputs the client can fix (code Invalid) more precisely.
+var invalidInputs = []struct {
+	err           error
+	code, message string
+}{
+	{arm.ErrInvalidArgument, CodeInvalidID, "invalid resource ID"},
+	{store.ErrTooLarge, CodeInvalidID, "a resource ID or value exceeds an Azure Table storage limit (a key holds 1 KiB after escaping)"},
+	{store.ErrInvalidContinuation, CodeBadRequest, "invalid continuation token"},
+}
+
+// classify maps an error to the answer: errors that carry their own answer (the API's, the
+// handler's, the reconciler's refusals with details) first, then the error's fault code through
+// answers. An error without a code is Internal: a 500 with a generic message; the caller logs
+// the original.
 func classify(err error) *apiError {
 	var ae *apiError
 	if errors.As(err, &ae) {
@@ -93,11 +139,6 @@ func classify(err error) *apiError {
 		e.current = np.Status
 		return e
 	}
-	var snf *reconcile.ServiceNotFoundError
-	if errors.As(err, &snf) {
-		return newError(http.StatusNotFound, CodeNotFound,
-			"private link service not found: Azure Resource Manager does not know it and plsgate has no record of it; check the ID")
-	}
 	var pe *reconcile.PolicyError
 	if errors.As(err, &pe) {
 		rule := pe.Decision.Rule
@@ -110,28 +151,26 @@ func classify(err error) *apiError {
 		e.decision = &d
 		return e
 	}
-	switch {
-	case errors.Is(err, reconcile.ErrInProgress):
-		return newError(http.StatusConflict, CodeInProgress, "another decision on this connection is in progress; try again shortly")
-	case errors.Is(err, reconcile.ErrNotFound), errors.Is(err, store.ErrNotFound):
-		return newError(http.StatusNotFound, CodeNotFound, "not found")
-	case errors.Is(err, store.ErrInvalidContinuation):
-		return badRequest(CodeBadRequest, "invalid continuation token")
-	case errors.Is(err, arm.ErrInvalidArgument):
-		return badRequest(CodeInvalidID, "invalid resource ID")
-	case reconcile.IsRetryable(err), store.IsUnavailable(err), arm.IsRetryable(err),
-		errors.Is(err, context.DeadlineExceeded):
-		return newError(http.StatusServiceUnavailable, CodeUnavailable, "a dependency (Table storage or Azure Resource Manager) is unavailable; try again later")
-	case arm.IsNotFound(err):
-		return newError(http.StatusNotFound, CodeNotFound, "not found")
-	case arm.IsForbidden(err):
-		return newError(http.StatusBadGateway, CodeUpstreamRefused, "Azure Resource Manager refused plsgate's request; check its role assignments")
-	case arm.StatusCode(err) >= 400 && arm.StatusCode(err) < 500:
-		return newError(http.StatusBadGateway, CodeUpstreamRefused, "Azure Resource Manager refused the change; the attempt is recorded in the connection's history")
-	case errors.Is(err, context.Canceled):
-		return newError(http.StatusServiceUnavailable, CodeUnavailable, "the request was canceled")
+	code := fault.CodeOf(err)
+	switch code {
+	case fault.NotFound:
+		var snf *reconcile.ServiceNotFoundError
+		if errors.As(err, &snf) {
+			return newError(http.StatusNotFound, CodeNotFound,
+				"private link service not found: Azure Resource Manager does not know it and plsgate has no record of it; check the ID")
+		}
+	case fault.Invalid:
+		for _, in := range invalidInputs {
+			if errors.Is(err, in.err) {
+				return badRequest(in.code, in.message)
+			}
+		}
 	}
-	return newError(http.StatusInternalServerError, CodeInternal, "internal error")
+	a, ok := answers[code]
+	if !ok {
+		a = answers[fault.Internal]
+	}
+	return newError(a.status, a.code, a.message(fault.ServiceOf(err)))
 }
 
 // writeError answers err. 5xx answers are logged with the original error (the client sees a

@@ -23,6 +23,7 @@ func TestGoldenWire(t *testing.T) {
 		Trace: []policy.RuleTrace{{Rule: "customers", Reason: "requestMessage does not match ^please approve$"}, {Rule: "spam", Reason: "requestMessage does not match ^spam"}}}
 	ta.dec.evaluate = func(id string) (policy.Facts, policy.Decision, error) {
 		f := policy.Facts{
+			Resource:   policy.Resource{Type: "Microsoft.Network/privateLinkServices", ID: plsID, Name: "contoso-pls", SubscriptionID: sub, ResourceGroup: "contoso"},
 			PLS:        policy.PLS{ID: plsID, Name: "contoso-pls", SubscriptionID: sub, ResourceGroup: "contoso"},
 			Connection: policy.Connection{ID: id, Name: connName, Status: "Pending", Description: "hello", PrivateEndpointID: peCust},
 			Requester:  policy.Requester{SubscriptionID: "11111111-1111-1111-1111-111111111111", ResourceGroup: "cust"},

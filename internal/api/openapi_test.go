@@ -46,6 +46,7 @@ var wireTypes = map[string]reflect.Type{
 	"Decision":           reflect.TypeFor[policy.Decision](),
 	"RuleTrace":          reflect.TypeFor[policy.RuleTrace](),
 	"Facts":              reflect.TypeFor[policy.Facts](),
+	"FactsResource":      reflect.TypeFor[policy.Resource](),
 	"FactsPLS":           reflect.TypeFor[policy.PLS](),
 	"FactsConnection":    reflect.TypeFor[policy.Connection](),
 	"FactsRequester":     reflect.TypeFor[policy.Requester](),

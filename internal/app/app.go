@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -23,10 +22,12 @@ import (
 	"github.com/plsgate/plsgate/internal/auth"
 	"github.com/plsgate/plsgate/internal/config"
 	"github.com/plsgate/plsgate/internal/events"
+	"github.com/plsgate/plsgate/internal/fault"
 	"github.com/plsgate/plsgate/internal/notify"
 	"github.com/plsgate/plsgate/internal/policy"
 	"github.com/plsgate/plsgate/internal/reconcile"
 	"github.com/plsgate/plsgate/internal/redact"
+	"github.com/plsgate/plsgate/internal/resource"
 	"github.com/plsgate/plsgate/internal/store"
 )
 
@@ -77,6 +78,9 @@ type Deps struct {
 	TablesTransport, ARMTransport, NotifyTransport azpolicy.Transporter
 	// ARMRetry and TablesRetry override azcore's retry policy (tests shorten it).
 	ARMRetry, TablesRetry *azpolicy.RetryOptions
+	// Providers are added to the registered ones (arm.Providers), replacing one of
+	// the same kind: a test serves a resource kind of its own from memory.
+	Providers []resource.Provider
 }
 
 // New builds plsgate from a validated Config. An invalid policy is a config
@@ -119,12 +123,17 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, deps Deps
 		}
 		a.publisher, notifier = p, p
 	}
+	providers := arm.Providers(armClient)
+	for _, p := range deps.Providers {
+		providers.Add(p)
+	}
 	a.Reconciler = &reconcile.Reconciler{
-		ARM: armClient, Store: st, Policy: pol, Notifier: notifier,
+		ARM: arm.Dispatch(providers), Store: st, Policy: pol, Notifier: notifier,
 		WebPubSubIDs: cfg.WebPubSubIDs, DryRun: cfg.DryRun, EnforceDrift: cfg.DriftMode == config.DriftEnforce,
 		FailedRetryInterval: cfg.FailedRetryInterval,
 		Logger:              logger,
 	}
+	a.Reconciler.Endpoints = armClient
 	if len(cfg.WebPubSubIDs) > 0 {
 		a.Reconciler.SharedLinks = armClient
 	}
@@ -172,20 +181,7 @@ type ConfigError struct {
 func (e *ConfigError) Error() string { return fmt.Sprintf("setting %s: %v", e.Setting, e.Err) }
 func (e *ConfigError) Unwrap() error { return e.Err }
 
-// Register adds the three functions to the custom-handler server.
-func (a *App) Register(s *handler.Server) {
-	s.HandleEvents(FunctionEvents, BindingEvent, EventTimeout, a.HandleEvent)
-	s.HandleTimer(FunctionTimer, BindingTimer, a.scanBudget()+time.Minute, a.HandleTimer)
-	// The host caps an HTTP answer at 230 s; a synchronous reconcile of one PLS may use most of it.
-	s.HandleHTTP(FunctionAPI, BindingRequest, BindingResponse, HTTPTimeout, a.API)
-}
-
-func (a *App) scanBudget() time.Duration {
-	if a.Config.ReconcileTimeBudget > 0 {
-		return a.Config.ReconcileTimeBudget
-	}
-	return scanBudgetFallback
-}
+func (a *App) scanBudget() time.Duration { return scanBudget(a.Config) }
 
 // Scope is the configured scan scope.
 func (a *App) Scope() reconcile.Scope {
@@ -194,22 +190,20 @@ func (a *App) Scope() reconcile.Scope {
 
 // HandleEvent is the ResourceEvents function: decode, classify (no I/O for
 // noise), and reconcile each private link service the event concerns.
-// Malformed events are logged and acknowledged: they never get better on a
-// retry. Retryable failures fail the invocation so Event Grid redelivers.
+// Every error goes through EventResult (results.go): retryable ones (the
+// default) fail the invocation so Event Grid redelivers; terminal ones
+// (malformed events, bad input, refusals) are logged and acknowledged.
 func (a *App) HandleEvent(ctx context.Context, inv *handler.Invocation, raw json.RawMessage) error {
 	evs, err := events.Decode(raw)
 	if err != nil {
-		inv.Logger.Warn("malformed event acknowledged", "err", err)
-		inv.Logf("malformed event ignored: %v", err)
-		return nil
+		return errors.Join(a.settle(inv, inv.Logger, "payload", nil, err, nil)...)
 	}
 	var errs []error
 	for _, ev := range evs {
 		h, err := a.Classifier.Classify(ev)
 		log := inv.Logger.With("eventId", ev.ID, "eventType", ev.Type)
 		if err != nil {
-			log.Warn("malformed event acknowledged", "err", err)
-			inv.Logf("malformed event %s ignored: %v", ev.ID, err)
+			errs = a.settle(inv, log, "event "+ev.ID, nil, err, errs)
 			continue
 		}
 		if h.Kind == events.Irrelevant {
@@ -228,24 +222,12 @@ func (a *App) HandleEvent(ctx context.Context, inv *handler.Invocation, raw json
 			errs = a.settle(inv, log, h.SharedPrivateLinkID, outs, err, errs)
 			continue
 		}
-		plsIDs := h.ResourceIDs
 		if h.Kind == events.PrivateEndpointWritten {
-			if !a.roleCoversPrivateEndpoint(h.PrivateEndpointID) {
-				log.Info("private endpoint outside the subscriptions where plsgate's role is assigned: acknowledged without a read (the timer covers its connection)", "privateEndpoint", h.PrivateEndpointID)
-				continue
-			}
-			pe, err := a.ARM.GetPrivateEndpoint(ctx, h.PrivateEndpointID)
-			if err != nil {
-				if arm.IsRetryable(err) {
-					errs = append(errs, fmt.Errorf("read private endpoint %s: %w", h.PrivateEndpointID, err))
-				} else {
-					log.Info("private endpoint not readable: acknowledged", "privateEndpoint", h.PrivateEndpointID, "err", err)
-				}
-				continue
-			}
-			plsIDs = slices.DeleteFunc(slices.Clone(pe.TargetIDs), func(id string) bool { return !a.Classifier.InScope(id) })
+			outs, err := a.Reconciler.ReconcileEndpoint(ctx, h.PrivateEndpointID, a.Scope(), a.Classifier.InScope, trig)
+			errs = a.settle(inv, log, h.PrivateEndpointID, outs, err, errs)
+			continue
 		}
-		for _, pls := range plsIDs {
+		for _, pls := range h.ResourceIDs {
 			outs, err := a.Reconciler.Reconcile(ctx, pls, trig)
 			errs = a.settle(inv, log, pls, outs, err, errs)
 		}
@@ -264,28 +246,13 @@ func (a *App) settle(inv *handler.Invocation, log *slog.Logger, what string, out
 		// timer tick; a live holder costs one extra delivery, never a write.
 		errs = append(errs, fmt.Errorf("%s on %s: another invocation holds the claim; redelivery will finish it", strings.Join(held, ", "), what))
 	}
-	if err != nil {
-		if reconcile.IsRetryable(err) {
-			errs = append(errs, err)
-		} else {
-			log.Warn("terminal error recorded and acknowledged", "target", what, "err", err)
-		}
+	if r := EventResult(err); r.Fail {
+		errs = append(errs, err)
+	} else if err != nil {
+		log.Log(context.Background(), r.Level, r.Say, "target", what, "code", string(fault.CodeOf(err)), "err", err)
+		inv.Logf("%s acknowledged (%s): %v", what, fault.CodeOf(err), err)
 	}
 	return errs
-}
-
-// roleCoversPrivateEndpoint reports whether plsgate's role lets it read the
-// private endpoint peID: infra/ assigns the role at each SCOPE_SUBSCRIPTIONS
-// subscription, but only on the service itself for SCOPE_PLS_IDS, so a private
-// endpoint elsewhere (another subscription or tenant) is not ours to read.
-// With no scope configured (everything) the read is attempted.
-func (a *App) roleCoversPrivateEndpoint(peID string) bool {
-	subs := a.Config.ScopeSubscriptions
-	if len(subs) == 0 && len(a.Config.ScopePLSIDs) == 0 {
-		return true
-	}
-	sub := arm.SubscriptionOf(arm.NormalizeID(peID))
-	return sub != "" && slices.ContainsFunc(subs, func(s string) bool { return strings.EqualFold(s, sub) })
 }
 
 // inProgress names the connections another invocation was acting on.
@@ -324,8 +291,7 @@ func (a *App) HandleTimer(ctx context.Context, inv *handler.Invocation, info han
 	for _, o := range sum.Outcomes {
 		inv.Logger.Info("connection "+string(o.Result), "pls", o.PLSID, "connection", o.Connection, "from", o.From, "to", o.To, "rule", o.Rule)
 	}
-	if err != nil {
-		// The failed PLSs are retried on the next tick; a failed tick is visible in monitoring.
+	if TimerResult(err).Fail {
 		return fmt.Errorf("scan %s: %w", sum.RunID, err)
 	}
 	return nil

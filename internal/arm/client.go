@@ -75,7 +75,8 @@ func New(o Options) (*Client, error) {
 			InsecureAllowCredentialWithHTTP: o.AllowHTTP,
 			Telemetry:                       policy.TelemetryOptions{ApplicationID: "plsgate"},
 			// Transport errors quote the request URL; its query ($skipToken, …) stays out.
-			PerCallPolicies: []policy.Policy{redact.Policy{}},
+			// boundaryPolicy (errors.go) gives every failed call its fault code once.
+			PerCallPolicies: []policy.Policy{boundaryPolicy{}, redact.Policy{}},
 		},
 		// The registration policy would POST .../providers/{ns}/register on a 409
 		// MissingSubscriptionRegistration: a write plsgate's role does not grant

@@ -37,6 +37,7 @@ const (
 
 func wantPLS() *PrivateLinkService {
 	return &PrivateLinkService{
+		Type:           "Microsoft.Network/privateLinkServices",
 		ID:             plsID,
 		Name:           "pls-chat",
 		SubscriptionID: subNet,

@@ -3,6 +3,8 @@ package arm
 import (
 	"path"
 
+	"github.com/plsgate/plsgate/internal/resource"
+
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/webpubsub/armwebpubsub"
 )
@@ -45,6 +47,7 @@ func nameOf(name *string, id string) string {
 
 func plsFromSDK(p *armnetwork.PrivateLinkService) *PrivateLinkService {
 	out := &PrivateLinkService{
+		Type:     resource.PrivateLinkService.Type, // the kind's spelling, whatever case ARM answers in
 		ID:       str(p.ID),
 		Name:     nameOf(p.Name, str(p.ID)),
 		Location: str(p.Location),

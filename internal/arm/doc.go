@@ -1,8 +1,14 @@
 // Package arm is plsgate's only door to Azure Resource Manager.
 //
 // It owns:
-//   - the domain types plsgate reasons about (PrivateLinkService, Connection,
-//     PrivateEndpoint, SharedPrivateLinkResource), mapped from the SDK models;
+//   - the providers (resource.Provider) of every resource kind whose
+//     connections plsgate approves, one file each, registered by ARM type with
+//     RegisterProvider and built together by Providers; the private link
+//     service (pls_provider.go) is the first. Dispatch serves the older
+//     PrivateLinkServices interface from them;
+//   - the domain types plsgate reasons about (PrivateEndpoint,
+//     SharedPrivateLinkResource; PrivateLinkService, Connection and
+//     ConnectionUpdate are the resource package's), mapped from the SDK models;
 //   - three small consumer-side interfaces (PrivateLinkServices, PrivateEndpoints,
 //     SharedPrivateLinks) listing only the operations plsgate calls, so tests pass
 //     fakes and the reconciler never sees an SDK type;
@@ -12,7 +18,8 @@
 //   - credentials (managed identity in Azure, DefaultAzureCredential elsewhere,
 //     StaticToken for the local emulator), ARM_ENDPOINT via cloud.Configuration;
 //   - resource-ID helpers (azcore's arm.ParseResourceID, compared case-insensitively)
-//   - error classification for the reconciler (IsRetryable, IsNotFound, ...);
+//   - the ARM boundary of the error vocabulary (errors.go): every failed call
+//     leaves with its internal/fault code and class, given once in the pipeline;
 //   - Operations, the one list of every ARM operation plsgate calls, with the
 //     RBAC action each needs (the infra least-privilege role is checked against it).
 //

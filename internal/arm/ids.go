@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+
+	"github.com/plsgate/plsgate/internal/resource"
 )
 
 // Resource types plsgate addresses. azcore compares them case-insensitively.
@@ -117,15 +119,11 @@ func SubscriptionOf(id string) string {
 
 // SameID reports whether two resource IDs name the same resource: ARM IDs are
 // case-insensitive (events spell resourcegroups and resourceGroups alike).
-func SameID(a, b string) bool {
-	return strings.EqualFold(trimID(a), trimID(b))
-}
+func SameID(a, b string) bool { return resource.Same(a, b) }
 
 // NormalizeID returns the comparison form of a resource ID: lower-case, no
 // surrounding spaces, no trailing slash.
-func NormalizeID(id string) string {
-	return strings.ToLower(trimID(id))
-}
+func NormalizeID(id string) string { return resource.Normalize(id) }
 
 func trimID(id string) string {
 	return strings.TrimRight(strings.TrimSpace(id), "/")

@@ -4,45 +4,36 @@ import (
 	"context"
 	"iter"
 	"time"
+
+	"github.com/plsgate/plsgate/internal/resource"
 )
 
-// Connection status values seen on private endpoint connections. ARM declares the
-// field as a free string: compare with strings.EqualFold and keep unknown values.
+// Connection status values seen on private endpoint connections (the
+// resource package's, named here too for arm's callers).
 const (
-	StatusPending      = "Pending"
-	StatusApproved     = "Approved"
-	StatusRejected     = "Rejected"
-	StatusDisconnected = "Disconnected"
-	StatusRemoved      = "Removed"
+	StatusPending      = resource.StatusPending
+	StatusApproved     = resource.StatusApproved
+	StatusRejected     = resource.StatusRejected
+	StatusDisconnected = resource.StatusDisconnected
+	StatusRemoved      = resource.StatusRemoved
 )
 
-// PrivateLinkService is a private link service with the connections ARM returned
-// with it (GET includes properties.privateEndpointConnections).
-type PrivateLinkService struct {
-	ID, Name, SubscriptionID, ResourceGroup, Location, Alias string
-	Tags                                                     map[string]string
-	Visibility, AutoApproval                                 []string // subscription IDs; "*" = anyone
-	Fqdns                                                    []string
-	Connections                                              []Connection
-}
+// PrivateLinkService is a private link service with the connections ARM
+// returned with it (GET includes properties.privateEndpointConnections): a
+// resource.Resource of kind resource.PrivateLinkService. The alias keeps the
+// callers that predate the provider seam compiling.
+type PrivateLinkService = resource.Resource
 
-// Connection is one private endpoint connection on a private link service.
-type Connection struct {
-	ID, Name                                   string
-	PrivateEndpointID, PrivateEndpointLocation string
-	Status, Description, ActionsRequired       string // Status: Pending|Approved|Rejected|Disconnected|Removed (free string)
-	LinkIdentifier, ProvisioningState, ETag    string
-}
+// Connection is one private endpoint connection (resource.Connection).
+type Connection = resource.Connection
 
-// ConnectionUpdate is the state to write on an existing connection.
-// PrivateEndpointID must be the connection's current private endpoint (from the
-// read that led to the decision): ARM expects it in the PUT body.
-// Description is written as given ("" clears it): pass the current description
-// to keep it. ActionsRequired is sent only when not empty.
-type ConnectionUpdate struct {
-	Name, PrivateEndpointID, Status, Description string
-	ActionsRequired                              string // optional
-}
+// ConnectionUpdate is the state to write on an existing connection
+// (resource.ConnectionUpdate). PrivateEndpointID must be the connection's
+// current private endpoint (from the read that led to the decision): ARM
+// expects it in the PUT body. Description is written as given ("" clears it):
+// pass the current description to keep it. ActionsRequired is sent only when
+// not empty.
+type ConnectionUpdate = resource.ConnectionUpdate
 
 // PrivateEndpoint is a consumer's private endpoint, read to find the private link
 // services it asks to connect to.
@@ -67,7 +58,9 @@ type SharedPrivateLinkResource struct {
 	CreatedAt time.Time
 }
 
-// PrivateLinkServices is what plsgate does with private link services.
+// PrivateLinkServices is what plsgate does with private link services. It
+// predates resource.Provider: Dispatch serves it from every registered
+// provider, so a caller written against it reaches every kind.
 type PrivateLinkServices interface {
 	GetPrivateLinkService(ctx context.Context, plsID string) (*PrivateLinkService, error)
 	// Pages stream one ARM page at a time (memory does not grow with the number of PLSs).

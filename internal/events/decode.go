@@ -3,9 +3,10 @@ package events
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/plsgate/plsgate/internal/fault"
 )
 
 // Schema names.
@@ -15,8 +16,9 @@ const (
 )
 
 // ErrMalformed marks payloads and events that can never be processed: the
-// caller logs and acknowledges them (a retry would see the same bytes).
-var ErrMalformed = errors.New("malformed event")
+// caller logs and acknowledges them (a retry would see the same bytes): bad
+// input, terminal.
+var ErrMalformed = fault.NewTerminal(fault.Invalid, "malformed event")
 
 // Event is one decoded event envelope. Data is the raw "data" value, not
 // parsed: the classifier decodes it only when the event can matter. Data

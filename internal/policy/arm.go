@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/plsgate/plsgate/internal/resource"
 )
 
 // FactsFromARM builds Facts from ARM REST JSON, so users can paste what the REST API or
@@ -21,8 +23,11 @@ import (
 //   - empty: the only connection of the PLS.
 //
 // plsJSON is optional: a private link service as returned by GET (tags, location,
-// visibility, autoApproval, fqdns, alias, privateEndpointConnections). Without it the PLS
-// ID, name, subscription and resource group come from the connection ID. The requester
+// visibility, autoApproval, fqdns, alias, privateEndpointConnections), or another resource
+// whose owner approves private endpoint connections (a storage account, a key vault: any
+// object with privateEndpointConnections, a registered type or the ID of one). Without it
+// the resource's ID, type, name, subscription and resource group come from the connection
+// ID. Facts.Resource holds the resource; Facts.PLS too when it is a PLS. The requester
 // subscription and resource group come from properties.privateEndpoint.id. Verified,
 // Requester.TenantID and Now are left for the caller: ARM does not carry them.
 func FactsFromARM(connectionJSON, plsJSON []byte) (Facts, error) {
@@ -33,7 +38,7 @@ func FactsFromARM(connectionJSON, plsJSON []byte) (Facts, error) {
 			return Facts{}, fmt.Errorf("read private link service JSON: %w", err)
 		}
 		if in.pls == nil {
-			return Facts{}, errors.New("read private link service JSON: it is not a private link service (no privateEndpointConnections, type or PLS id)")
+			return Facts{}, errors.New("read private link service JSON: it is not a private link service nor another resource with private endpoint connections (no privateEndpointConnections, and neither its type nor its id is of a kind plsgate manages)")
 		}
 		pls = in.pls
 	}
@@ -117,10 +122,8 @@ func parseARM(data []byte) (armInput, error) {
 		return armInput{}, err
 	}
 	_, nested := probe.Properties["privateEndpointConnections"]
-	isPLS := nested || probe.PrivateEndpointConnections != nil ||
-		strings.EqualFold(probe.Type, "Microsoft.Network/privateLinkServices") ||
-		(plsName(probe.ID) != "" && segment(strings.TrimRight(probe.ID, "/"), 8) == "")
-	if isPLS {
+	isResource := nested || probe.PrivateEndpointConnections != nil || managedType(probe.Type) || managedResourceID(probe.ID)
+	if isResource {
 		var p armPLS
 		if err := json.Unmarshal(data, &p); err != nil {
 			return armInput{}, err
@@ -249,27 +252,38 @@ func (c *armConnection) facts(pls *armPLS) (Facts, error) {
 	if p.PrivateEndpoint != nil {
 		f.Connection.PrivateEndpointID = p.PrivateEndpoint.ID
 	}
-	impliedPLS, _, fromID := splitConnectionID(c.ID)
+	impliedID, _, fromID := splitConnectionID(c.ID)
+	r := &f.Resource
 	if pls != nil {
-		if fromID && pls.ID != "" && !sameID(impliedPLS, pls.ID) {
+		if fromID && pls.ID != "" && !sameID(impliedID, pls.ID) {
 			return Facts{}, fmt.Errorf("connection %s does not belong to private link service %s", c.ID, pls.ID)
 		}
 		pp := pls.props()
-		f.PLS = PLS{ID: pls.ID, Name: pls.Name, Location: pls.Location, Alias: pp.Alias, Tags: pls.Tags, Fqdns: pp.Fqdns}
+		*r = Resource{Type: pls.Type, ID: pls.ID, Name: pls.Name, Location: pls.Location, Alias: pp.Alias, Tags: pls.Tags, Fqdns: pp.Fqdns}
 		if pp.Visibility != nil {
-			f.PLS.Visibility = pp.Visibility.Subscriptions
+			r.Visibility = pp.Visibility.Subscriptions
 		}
 		if pp.AutoApproval != nil {
-			f.PLS.AutoApproval = pp.AutoApproval.Subscriptions
+			r.AutoApproval = pp.AutoApproval.Subscriptions
 		}
 	}
-	if f.PLS.ID == "" && fromID {
-		f.PLS.ID = impliedPLS
+	if r.ID == "" && fromID {
+		r.ID = impliedID
 	}
-	if f.PLS.Name == "" {
-		f.PLS.Name = plsName(f.PLS.ID)
+	sub, rg, name, typ := idScope(r.ID)
+	if r.Name == "" {
+		r.Name = name
 	}
-	f.PLS.SubscriptionID, f.PLS.ResourceGroup = idSubscription(f.PLS.ID), idResourceGroup(f.PLS.ID)
+	if k, ok := resource.KindOf(r.ID); ok && (r.Type == "" || strings.EqualFold(r.Type, k.Type)) {
+		typ = k.Type // the registered spelling
+	}
+	if r.Type == "" || strings.EqualFold(r.Type, typ) {
+		r.Type = typ
+	}
+	r.SubscriptionID, r.ResourceGroup = sub, rg
+	if strings.EqualFold(r.Type, plsType) {
+		f.PLS = r.asPLS()
+	}
 	f.Requester.SubscriptionID = idSubscription(f.Connection.PrivateEndpointID)
 	f.Requester.ResourceGroup = idResourceGroup(f.Connection.PrivateEndpointID)
 	return f, nil
@@ -287,8 +301,10 @@ type armPLSProps struct {
 	PrivateEndpointConnections []armConnection   `json:"privateEndpointConnections"`
 }
 
+// armPLS is a private link service or another resource with private endpoint connections.
 type armPLS struct {
 	ID         string            `json:"id"`
+	Type       string            `json:"type"`
 	Name       string            `json:"name"`
 	Location   string            `json:"location"`
 	Tags       map[string]string `json:"tags"`
@@ -316,4 +332,24 @@ func (p *armPLS) props() armPLSProps {
 		}
 	}
 	return out
+}
+
+// managedType reports whether typ is a resource type of a registered kind.
+func managedType(typ string) bool {
+	for _, k := range resource.Kinds() {
+		if strings.EqualFold(k.Type, typ) {
+			return true
+		}
+	}
+	return false
+}
+
+// managedResourceID reports whether id names a resource (not a connection) of a registered kind.
+func managedResourceID(id string) bool {
+	if id == "" {
+		return false
+	}
+	_, _, isConn := splitConnectionID(id)
+	_, ok := resource.KindOf(id)
+	return ok && !isConn
 }

@@ -15,13 +15,14 @@ import (
 // the limit only stops runaway comprehensions over lists (fqdns, visibility).
 const celCostLimit = 100_000
 
-// newCELEnv declares the typed environment: pls, connection and requester are the Go
-// structs (field names from their json tags, so a misspelt field fails type-checking)
-// and now is a timestamp.
+// newCELEnv declares the typed environment: resource, pls, connection and requester are
+// the Go structs (field names from their json tags, so a misspelt field fails
+// type-checking) and now is a timestamp.
 func newCELEnv() (*cel.Env, error) {
 	return cel.NewEnv(
-		ext.NativeTypes(reflect.TypeFor[PLS](), reflect.TypeFor[Connection](), reflect.TypeFor[Requester](),
+		ext.NativeTypes(reflect.TypeFor[Resource](), reflect.TypeFor[PLS](), reflect.TypeFor[Connection](), reflect.TypeFor[Requester](),
 			ext.ParseStructTag("json")),
+		cel.Variable("resource", cel.ObjectType("policy.Resource")),
 		cel.Variable("pls", cel.ObjectType("policy.PLS")),
 		cel.Variable("connection", cel.ObjectType("policy.Connection")),
 		cel.Variable("requester", cel.ObjectType("policy.Requester")),
@@ -81,16 +82,25 @@ func (c *celCond) eval(a *celActivation) (bool, string) {
 // celActivation resolves the CEL variables without building a map. It holds copies so the
 // caller's Facts do not escape to the heap when no rule has a `when`.
 type celActivation struct {
-	pls  PLS
+	res  Resource
+	pls  PLS // empty unless the resource is a private link service
 	conn Connection
 	req  Requester
 	now  time.Time
 }
 
 func newActivation(f *Facts, c *evalCtx) *celActivation {
-	a := &celActivation{pls: f.PLS, conn: f.Connection, req: f.Requester, now: f.Now}
+	a := &celActivation{conn: f.Connection, req: f.Requester, now: f.Now}
+	if f.Resource.ID == "" && f.Resource.Type == "" {
+		a.res = f.PLS.asResource("")
+	} else {
+		a.res = f.Resource
+	}
 	// CEL sees the same derived facts the matchers use.
-	a.pls.SubscriptionID, a.pls.ResourceGroup, a.pls.Name = c.str[fieldPLSSubscription], c.str[fieldPLSResourceGroup], c.str[fieldPLSName]
+	a.res.Type, a.res.SubscriptionID, a.res.ResourceGroup, a.res.Name = c.str[fieldResType], c.str[fieldResSubscription], c.str[fieldResResourceGroup], c.str[fieldResName]
+	if c.isPLS {
+		a.pls = a.res.asPLS()
+	}
 	a.req.SubscriptionID, a.req.ResourceGroup = c.str[fieldReqSubscription], c.str[fieldReqResourceGroup]
 	if a.now.IsZero() {
 		a.now = time.Now()
@@ -100,6 +110,8 @@ func newActivation(f *Facts, c *evalCtx) *celActivation {
 
 func (a *celActivation) ResolveName(name string) (any, bool) {
 	switch name {
+	case "resource":
+		return &a.res, true
 	case "pls":
 		return &a.pls, true
 	case "connection":

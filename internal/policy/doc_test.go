@@ -48,6 +48,7 @@ func TestPolicyDocNamesEverything(t *testing.T) {
 		{"rules[]", rule + "    zzz: 1\n"},
 		{"match", rule + "    match: {zzz: 1}\n"},
 		{"match.privateLinkService", rule + "    match: {privateLinkService: {zzz: 1}}\n"},
+		{"match.resource", rule + "    match: {resource: {zzz: 1}}\n"},
 		{"match.requester", rule + "    match: {requester: {zzz: 1}}\n"},
 		{"match.connection", rule + "    match: {connection: {zzz: 1}}\n"},
 	}
@@ -78,7 +79,7 @@ func TestPolicyDocNamesEverything(t *testing.T) {
 		want = append(want, "`"+x+"`") // placeholders, with their braces
 	}
 	// CEL: the variables are the Facts fields, named by their json tags.
-	cel := map[string]reflect.Type{"pls": reflect.TypeFor[policy.PLS](), "connection": reflect.TypeFor[policy.Connection](), "requester": reflect.TypeFor[policy.Requester]()}
+	cel := map[string]reflect.Type{"resource": reflect.TypeFor[policy.Resource](), "pls": reflect.TypeFor[policy.PLS](), "connection": reflect.TypeFor[policy.Connection](), "requester": reflect.TypeFor[policy.Requester]()}
 	for v, typ := range cel {
 		want = append(want, "`"+v+"`")
 		for i := range typ.NumField() {

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -100,6 +101,16 @@ func TestExamples(t *testing.T) {
 			d := p.Evaluate(f)
 			if d.Action != tt.action || d.Rule != tt.rule || d.Message != tt.message {
 				t.Errorf("got {%s %q %q}, want {%s %q %q}\ntrace: %+v", d.Action, d.Rule, d.Message, tt.action, tt.rule, tt.message, d.Trace)
+			}
+			// The same facts as a caller that predates Facts.Resource gives them (PLS only)
+			// decide the same, trace included.
+			if f.PLS.ID != "" && f.Resource.Type != plsType {
+				t.Errorf("FactsFromARM: resource type %q, want %s", f.Resource.Type, plsType)
+			}
+			legacy := f
+			legacy.Resource = Resource{}
+			if dl := p.Evaluate(legacy); !reflect.DeepEqual(dl, d) {
+				t.Errorf("PLS-only facts decide otherwise:\n got %+v\nwant %+v", dl, d)
 			}
 		})
 	}

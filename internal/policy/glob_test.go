@@ -58,19 +58,32 @@ func TestIDs(t *testing.T) {
 	if got := idResourceGroup(pls); got != "RG" {
 		t.Errorf("idResourceGroup = %q", got)
 	}
-	if got := plsName(pls); got != "p1" {
-		t.Errorf("plsName = %q", got)
-	}
-	for _, bad := range []string{"", "x", "/subscriptions", "/providers/Microsoft.Network/privateLinkServices/p", "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites/p"} {
-		if plsName(bad) != "" {
-			t.Errorf("plsName(%q) = %q, want empty", bad, plsName(bad))
+	const web = "/subscriptions/S/resourceGroups/RG/providers/Microsoft.Web/sites/app"
+	for _, tt := range []struct{ id, sub, rg, name, typ string }{
+		{pls, "S", "RG", "p1", "microsoft.network/privatelinkservices"},
+		{pls + "/", "S", "RG", "p1", "microsoft.network/privatelinkservices"},
+		{pls + "/privateEndpointConnections/c", "S", "RG", "p1", "microsoft.network/privatelinkservices"},
+		{web, "S", "RG", "app", "Microsoft.Web/sites"},
+		{web + "/slots/staging", "S", "RG", "staging", "Microsoft.Web/sites/slots"},
+		{web + "/slots/staging/privateEndpointConnections/c", "S", "RG", "staging", "Microsoft.Web/sites/slots"},
+		{web + "/slots", "S", "RG", "", ""}, // a type without name
+		{"/subscriptions/S", "S", "", "", ""},
+		{"/subscriptions/S/resourceGroups/RG", "S", "RG", "", ""},
+		{"/subscriptions/S/resourceGroups/RG/providers/NoDot/things/x", "S", "RG", "", ""},
+		{"/subscriptions/S/resourceGroups/RG/providers/A.B//x", "S", "RG", "", ""},
+		{"/providers/Microsoft.Network/privateLinkServices/p", "", "", "", ""},
+		{"x", "", "", "", ""}, {"", "", "", "", ""}, {"/a/b/c", "", "", "", ""},
+	} {
+		sub, rg, name, typ := idScope(tt.id)
+		if sub != tt.sub || rg != tt.rg || name != tt.name || typ != tt.typ {
+			t.Errorf("idScope(%q) = %q %q %q %q, want %q %q %q %q", tt.id, sub, rg, name, typ, tt.sub, tt.rg, tt.name, tt.typ)
+		}
+		if sub != idSubscription(tt.id) || rg != idResourceGroup(tt.id) {
+			t.Errorf("idScope(%q) disagrees with idSubscription/idResourceGroup", tt.id)
 		}
 	}
-	for _, id := range []string{pls, pls + "/privateEndpointConnections/c", "/subscriptions/S", "/subscriptions/S/resourceGroups/RG", "/subscriptions/S/resourceGroups/RG/providers/Microsoft.Web/sites/p", "x", "", "/a/b/c"} {
-		sub, rg, name := idScope(id)
-		if sub != idSubscription(id) || rg != idResourceGroup(id) || name != plsName(id) {
-			t.Errorf("idScope(%q) = %q %q %q", id, sub, rg, name)
-		}
+	if n := testing.AllocsPerRun(100, func() { idScope(pls + "/privateEndpointConnections/c") }); n != 0 {
+		t.Errorf("idScope of a top-level resource allocates %v times", n)
 	}
 	if idResourceGroup("/subscriptions/s/providers/x") != "" {
 		t.Error("idResourceGroup without resourceGroups segment")
@@ -78,6 +91,9 @@ func TestIDs(t *testing.T) {
 	p, n, ok := splitConnectionID(pls + "/privateEndpointConnections/p1.abc/")
 	if !ok || p != pls || n != "p1.abc" {
 		t.Errorf("splitConnectionID = %q %q %v", p, n, ok)
+	}
+	if p, n, ok := splitConnectionID(web + "/privateEndpointConnections/c1"); !ok || p != web || n != "c1" {
+		t.Errorf("splitConnectionID of another kind = %q %q %v", p, n, ok)
 	}
 	for _, bad := range []string{pls, pls + "/privateEndpointConnections", pls + "/privateEndpointConnections/a/b", pls + "/other/a"} {
 		if _, _, ok := splitConnectionID(bad); ok {

@@ -1,6 +1,10 @@
 package policy
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/plsgate/plsgate/internal/resource"
+)
 
 // Resource ID helpers. They return substrings of their input (no allocation) and ""
 // when the ID does not have the expected shape, so a malformed ID makes a matcher fail
@@ -41,60 +45,68 @@ func idResourceGroup(id string) string {
 	return segment(id, 3)
 }
 
-// plsName returns {name} of ".../providers/Microsoft.Network/privateLinkServices/{name}[/...]".
-func plsName(id string) string {
-	if idResourceGroup(id) == "" || !strings.EqualFold(segment(id, 4), "providers") ||
-		!strings.EqualFold(segment(id, 5), "Microsoft.Network") ||
-		!strings.EqualFold(segment(id, 6), "privateLinkServices") {
-		return ""
-	}
-	return segment(id, 7)
-}
-
-// idScope returns subscription, resource group and PLS name of an ID in one pass ("" for
-// parts the ID does not have); it is what Evaluate derives facts with.
-func idScope(id string) (sub, rg, pls string) {
+// idScope returns the subscription, resource group, name and ARM type of the resource an
+// ID names ("" for parts the ID does not have); a connection ID names its resource. It is
+// what Evaluate derives facts with: a top-level resource costs no allocation.
+func idScope(id string) (sub, rg, name, typ string) {
 	if !strings.HasPrefix(id, "/") {
-		return "", "", ""
+		return "", "", "", ""
 	}
 	var segs [8]string
-	s, n := id[1:], 0
+	s, n, start5 := id[1:], 0, 0
 	for ; n < len(segs); n++ {
+		if n == 5 {
+			start5 = len(id) - len(s)
+		}
 		i := strings.IndexByte(s, '/')
 		if i < 0 {
-			segs[n] = s
+			segs[n], s = s, ""
 			n++
 			break
 		}
 		segs[n], s = s[:i], s[i+1:]
 	}
 	if n < 2 || !strings.EqualFold(segs[0], "subscriptions") {
-		return "", "", ""
+		return "", "", "", ""
 	}
 	sub = segs[1]
 	if n < 4 || !strings.EqualFold(segs[2], "resourceGroups") {
-		return sub, "", ""
+		return sub, "", "", ""
 	}
 	rg = segs[3]
-	if n == 8 && strings.EqualFold(segs[4], "providers") && strings.EqualFold(segs[5], "Microsoft.Network") &&
-		strings.EqualFold(segs[6], "privateLinkServices") {
-		pls = segs[7]
+	if n < 8 || !strings.EqualFold(segs[4], "providers") || !strings.Contains(segs[5], ".") || segs[6] == "" || segs[7] == "" {
+		return sub, rg, "", ""
 	}
-	return sub, rg, pls
+	if s = strings.TrimRight(s, "/"); s == "" || isConnectionTail(s) {
+		return sub, rg, segs[7], id[start5 : start5+len(segs[5])+1+len(segs[6])]
+	}
+	// A nested resource (…/sites/app/slots/staging): rare, so parsing may allocate.
+	p, err := resource.Parse(id)
+	if err != nil {
+		return sub, rg, "", ""
+	}
+	if parent, ok := p.Parent(); ok && strings.EqualFold(p.Types[len(p.Types)-1], resource.ConnectionSegment) {
+		p = parent
+	}
+	return sub, rg, p.Name(), p.Type()
 }
 
-// splitConnectionID splits ".../privateLinkServices/{pls}/privateEndpointConnections/{name}"
-// into the PLS ID and the connection name.
-func splitConnectionID(id string) (plsID, name string, ok bool) {
-	id = strings.TrimRight(id, "/")
-	if plsName(id) == "" || !strings.EqualFold(segment(id, 8), "privateEndpointConnections") {
+// isConnectionTail reports whether s is "privateEndpointConnections/{name}".
+func isConnectionTail(s string) bool {
+	const seg = resource.ConnectionSegment + "/"
+	return len(s) > len(seg) && strings.EqualFold(s[:len(seg)], seg) && !strings.Contains(s[len(seg):], "/")
+}
+
+// splitConnectionID splits "{resource ID}/privateEndpointConnections/{name}" (any kind of
+// resource) into the resource ID and the connection name.
+func splitConnectionID(id string) (resourceID, name string, ok bool) {
+	rid, name, err := resource.SplitConnectionID(id)
+	if err != nil {
 		return "", "", false
 	}
-	name = segment(id, 9)
-	if name == "" || segment(id, 10) != "" {
-		return "", "", false
-	}
-	return id[:len(id)-len(name)-len("/privateEndpointConnections/")], name, true
+	// Keep the caller's spelling of the resource ID (resource spells the fixed segments anew).
+	trimmed := strings.TrimRight(strings.TrimSpace(id), "/")
+	return trimmed[:len(trimmed)-len(name)-len("/"+resource.ConnectionSegment+"/")], name, len(rid) > 0
 }
 
 // sameID compares resource IDs case-insensitively, ignoring trailing slashes.

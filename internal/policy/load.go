@@ -13,6 +13,8 @@ import (
 
 	"cel.dev/cel-go/cel"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/plsgate/plsgate/internal/resource"
 )
 
 // maxPolicyBytes bounds what Parse reads: a policy is a config file, not data.
@@ -459,11 +461,11 @@ func checkName(s string) string {
 	return ""
 }
 
-var knownStatuses = []string{"Pending", "Approved", "Rejected", "Disconnected", "Removed"}
+var knownStatuses = []string{resource.StatusPending, resource.StatusApproved, resource.StatusRejected, resource.StatusDisconnected, resource.StatusRemoved}
 
 // match compiles a `match` mapping into matchers in evaluation order (cheap checks first).
 func (l *loader) match(n *yaml.Node, path string, action Action) ([]matcher, bool) {
-	f, ok := l.fields(n, path, "privateLinkService", "requester", "connection", "requestMessage", "status", "verifiedBy")
+	f, ok := l.fields(n, path, "privateLinkService", "resource", "requester", "connection", "requestMessage", "status", "verifiedBy")
 	if f == nil {
 		return nil, false
 	}
@@ -520,13 +522,38 @@ func (l *loader) match(n *yaml.Node, path string, action Action) ([]matcher, boo
 		g, good := l.fields(v, p, "ids", "subscriptions", "resourceGroups", "names", "locations", "tags")
 		ok = ok && good
 		if g != nil {
-			add(l.globMatcher(g, p, "ids", fieldPLSID, true, "privateLinkService.ids", "the PLS ID"))
-			add(l.guidMatcher(g, p, "subscriptions", fieldPLSSubscription, "privateLinkService.subscriptions", "the PLS subscription"))
-			add(l.globMatcher(g, p, "resourceGroups", fieldPLSResourceGroup, false, "privateLinkService.resourceGroups", "the PLS resource group"))
-			add(l.globMatcher(g, p, "names", fieldPLSName, false, "privateLinkService.names", "the PLS name"))
-			add(l.locationMatcher(g, p, "locations", fieldPLSLocation, "privateLinkService.locations", "the PLS location"))
+			n := len(ms)
+			add(l.globMatcher(g, p, "ids", fieldResID, true, "privateLinkService.ids", "the PLS ID"))
+			add(l.guidMatcher(g, p, "subscriptions", fieldResSubscription, "privateLinkService.subscriptions", "the PLS subscription"))
+			add(l.globMatcher(g, p, "resourceGroups", fieldResResourceGroup, false, "privateLinkService.resourceGroups", "the PLS resource group"))
+			add(l.globMatcher(g, p, "names", fieldResName, false, "privateLinkService.names", "the PLS name"))
+			add(l.locationMatcher(g, p, "locations", fieldResLocation, "privateLinkService.locations", "the PLS location"))
 			if t, has := g["tags"]; has {
-				add(l.tagsMatcher(t, p+".tags"))
+				add(l.tagsMatcher(t, p+".tags", "privateLinkService.tags", "the PLS"))
+			}
+			if good && len(ms) == n { // privateLinkService: {} still says "a private link service"
+				add(&matcher{kind: kindEqual, field: fieldResType, values: []string{plsType},
+					describe: "privateLinkService: any private link service"}, true)
+			}
+			for i := n; i < len(ms); i++ {
+				label := ms[i].describe[:strings.IndexByte(ms[i].describe, ':')]
+				ms[i].scope, ms[i].notPLS = scopePLS, label+": the connection's resource is not a private link service"
+			}
+		}
+	}
+	if v, has := f["resource"]; has {
+		p := path + ".resource"
+		g, good := l.fields(v, p, "types", "ids", "subscriptions", "resourceGroups", "names", "locations", "tags")
+		ok = ok && good
+		if g != nil {
+			add(l.typesMatcher(g, p))
+			add(l.globMatcher(g, p, "ids", fieldResID, true, "resource.ids", "the resource ID"))
+			add(l.guidMatcher(g, p, "subscriptions", fieldResSubscription, "resource.subscriptions", "the resource's subscription"))
+			add(l.globMatcher(g, p, "resourceGroups", fieldResResourceGroup, false, "resource.resourceGroups", "the resource's resource group"))
+			add(l.globMatcher(g, p, "names", fieldResName, false, "resource.names", "the resource name"))
+			add(l.locationMatcher(g, p, "locations", fieldResLocation, "resource.locations", "the resource's location"))
+			if t, has := g["tags"]; has {
+				add(l.tagsMatcher(t, p+".tags", "resource.tags", "the resource"))
 			}
 		}
 	}
@@ -643,6 +670,37 @@ func (l *loader) globMatcher(g map[string]*yaml.Node, path, key string, fl field
 
 // guidMatcher matches subscription or tenant IDs; values that are not GUIDs are warned
 // about, not refused (emulators and tests use short IDs).
+// typesMatcher matches the resource's ARM type (case-insensitively). A value that is no
+// ARM type is an error; a type of no kind plsgate manages is a warning (the rule can never
+// match until a provider for it is registered).
+func (l *loader) typesMatcher(g map[string]*yaml.Node, path string) (*matcher, bool) {
+	m, ok := l.equalMatcher(g, path, "types", fieldResType, "resource.types", "the resource type")
+	if m == nil {
+		return nil, ok
+	}
+	_, lines, _ := l.strList(g["types"], path+".types")
+	var known []string
+	for _, k := range resource.Kinds() {
+		known = append(known, k.Type)
+	}
+	for i, v := range m.values {
+		at := fmt.Sprintf("%s.types[%d]", path, i)
+		ns, typ, _ := strings.Cut(v, "/")
+		if !strings.Contains(ns, ".") || typ == "" || strings.ContainsAny(v, " *?") {
+			l.errAt(lines[i], at, "%q is not an ARM resource type (want Namespace.Provider/type, e.g. %s)", v, plsType)
+			ok = false
+			continue
+		}
+		if k := slices.IndexFunc(known, func(k string) bool { return strings.EqualFold(k, v) }); k >= 0 {
+			m.values[i] = known[k]
+		} else {
+			l.warnf(lines[i], at, "%q is not a resource type plsgate manages (registered: %s): the rule cannot match it", v, strings.Join(known, ", "))
+		}
+	}
+	m.describe = "resource.types: " + strings.Join(m.values, ", ")
+	return m, ok
+}
+
 func (l *loader) guidMatcher(g map[string]*yaml.Node, path, key string, fl field, label, noun string) (*matcher, bool) {
 	m, ok := l.equalMatcher(g, path, key, fl, label, noun)
 	if m != nil {
@@ -678,7 +736,9 @@ func (l *loader) locationMatcher(g map[string]*yaml.Node, path, key string, fl f
 	return m, ok
 }
 
-func (l *loader) tagsMatcher(n *yaml.Node, path string) (*matcher, bool) {
+// tagsMatcher compiles a tags mapping; label names it in traces (privateLinkService.tags,
+// resource.tags) and noun the resource ("the PLS").
+func (l *loader) tagsMatcher(n *yaml.Node, path, label, noun string) (*matcher, bool) {
 	n = deref(n)
 	if n.Kind != yaml.MappingNode {
 		l.errf(n, path, `must be a mapping of tag name to value ("*" = the tag exists)`)
@@ -717,12 +777,12 @@ func (l *loader) tagsMatcher(n *yaml.Node, path string) (*matcher, bool) {
 			continue
 		}
 		t := tagReq{key: key, value: val, exists: val == "*",
-			missing: fmt.Sprintf("privateLinkService.tags: the PLS has no tag %q", key),
-			differs: fmt.Sprintf("privateLinkService.tags: tag %q is not %q", key, val)}
+			missing: fmt.Sprintf("%s: %s has no tag %q", label, noun, key),
+			differs: fmt.Sprintf("%s: tag %q is not %q", label, key, val)}
 		m.tags = append(m.tags, t)
 		desc = append(desc, key+"="+val)
 	}
-	m.describe = "privateLinkService.tags: " + strings.Join(desc, ", ")
+	m.describe = label + ": " + strings.Join(desc, ", ")
 	return m, ok
 }
 
@@ -743,7 +803,7 @@ func parseTemplate(s string) (template, error) {
 				name := s[i+1 : i+j]
 				ph, known := placeholders[name]
 				if !known {
-					return template{}, fmt.Errorf("unknown placeholder {%s} (known: {rule}, {pls}, {connection})", name)
+					return template{}, fmt.Errorf("unknown placeholder {%s} (known: {rule}, {resource}, {pls}, {connection})", name)
 				}
 				flush()
 				t.parts = append(t.parts, tplPart{ph: ph})

@@ -9,11 +9,12 @@ import (
 type field uint8
 
 const (
-	fieldPLSID field = iota
-	fieldPLSSubscription
-	fieldPLSResourceGroup
-	fieldPLSName
-	fieldPLSLocation
+	fieldResID field = iota
+	fieldResSubscription
+	fieldResResourceGroup
+	fieldResName
+	fieldResLocation
+	fieldResType
 	fieldReqSubscription
 	fieldReqResourceGroup
 	fieldReqTenant
@@ -32,6 +33,7 @@ type evalCtx struct {
 	str      [numFields]string
 	tags     map[string]string
 	verified map[string]bool
+	isPLS    bool                   // the resource is a private link service (privateLinkService matchers)
 	held     [memoSlots / 64]uint64 // memoised matchers known to hold in this evaluation
 }
 
@@ -40,31 +42,41 @@ type evalCtx struct {
 // shared by 50 rules is checked once. Beyond the bound matchers are simply not memoised.
 const memoSlots = 256
 
+// plsType is the ARM type of a private link service.
+const plsType = "Microsoft.Network/privateLinkServices"
+
 func newEvalCtx(f *Facts) evalCtx {
-	c := evalCtx{tags: f.PLS.Tags, verified: f.Verified}
-	c.str = [numFields]string{
-		fieldPLSID:            f.PLS.ID,
-		fieldPLSSubscription:  f.PLS.SubscriptionID,
-		fieldPLSResourceGroup: f.PLS.ResourceGroup,
-		fieldPLSName:          f.PLS.Name,
-		fieldPLSLocation:      f.PLS.Location,
-		fieldReqSubscription:  f.Requester.SubscriptionID,
-		fieldReqResourceGroup: f.Requester.ResourceGroup,
-		fieldReqTenant:        f.Requester.TenantID,
-		fieldReqLocation:      f.Connection.PrivateEndpointLocation,
-		fieldConnName:         f.Connection.Name,
-		fieldConnDescription:  f.Connection.Description,
-		fieldConnLinkID:       f.Connection.LinkIdentifier,
-		fieldConnStatus:       f.Connection.Status,
+	c := evalCtx{verified: f.Verified}
+	legacy := f.Resource.ID == "" && f.Resource.Type == ""
+	if legacy { // a caller that speaks of a PLS only
+		p := &f.PLS
+		c.tags = p.Tags
+		c.str[fieldResID], c.str[fieldResSubscription], c.str[fieldResResourceGroup] = p.ID, p.SubscriptionID, p.ResourceGroup
+		c.str[fieldResName], c.str[fieldResLocation] = p.Name, p.Location
+	} else {
+		r := &f.Resource
+		c.tags = r.Tags
+		c.str[fieldResID], c.str[fieldResSubscription], c.str[fieldResResourceGroup] = r.ID, r.SubscriptionID, r.ResourceGroup
+		c.str[fieldResName], c.str[fieldResLocation], c.str[fieldResType] = r.Name, r.Location, r.Type
 	}
-	if f.PLS.ID != "" {
-		sub, rg, name := idScope(f.PLS.ID)
-		c.orDerived(fieldPLSSubscription, sub)
-		c.orDerived(fieldPLSResourceGroup, rg)
-		c.orDerived(fieldPLSName, name)
+	c.str[fieldReqTenant] = f.Requester.TenantID
+	c.str[fieldReqSubscription], c.str[fieldReqResourceGroup] = f.Requester.SubscriptionID, f.Requester.ResourceGroup
+	c.str[fieldReqLocation] = f.Connection.PrivateEndpointLocation
+	c.str[fieldConnName], c.str[fieldConnDescription] = f.Connection.Name, f.Connection.Description
+	c.str[fieldConnLinkID], c.str[fieldConnStatus] = f.Connection.LinkIdentifier, f.Connection.Status
+	if id := c.str[fieldResID]; id != "" {
+		sub, rg, name, typ := idScope(id)
+		c.orDerived(fieldResSubscription, sub)
+		c.orDerived(fieldResResourceGroup, rg)
+		c.orDerived(fieldResName, name)
+		c.orDerived(fieldResType, typ)
 	}
+	if legacy && c.str[fieldResType] == "" {
+		c.str[fieldResType] = plsType // the caller said PLS, and the ID says nothing else
+	}
+	c.isPLS = strings.EqualFold(c.str[fieldResType], plsType)
 	if f.Connection.PrivateEndpointID != "" {
-		sub, rg, _ := idScope(f.Connection.PrivateEndpointID)
+		sub, rg, _, _ := idScope(f.Connection.PrivateEndpointID)
 		c.orDerived(fieldReqSubscription, sub)
 		c.orDerived(fieldReqResourceGroup, rg)
 	}
@@ -91,6 +103,14 @@ const (
 	kindVerified                  // Facts.Verified[verify] is true
 )
 
+// scope says which resources a matcher applies to.
+type scope uint8
+
+const (
+	scopeAny scope = iota // resource and the other matchers
+	scopePLS              // privateLinkService: only a private link service matches
+)
+
 // matcher is one compiled condition. Its trace reasons are computed at load so a failing
 // match costs no allocation.
 type matcher struct {
@@ -102,10 +122,12 @@ type matcher struct {
 	re       *regexp.Regexp
 	tags     []tagReq
 	verify   string
+	scope    scope
 	memo     int    // slot in evalCtx.held, -1 = not memoised
 	describe string // for Summary, e.g. `privateLinkService.tags: plsgate=enabled`
 	unknown  string // trace reason when the fact is empty
 	mismatch string // trace reason when the fact does not match
+	notPLS   string // trace reason when a scopePLS matcher meets another kind
 }
 
 type tagReq struct {
@@ -116,6 +138,9 @@ type tagReq struct {
 }
 
 func (m *matcher) match(c *evalCtx) (bool, string) {
+	if m.scope == scopePLS && !c.isPLS {
+		return false, m.notPLS
+	}
 	if m.memo < 0 {
 		return m.eval(c)
 	}
@@ -217,7 +242,8 @@ func (r *rule) matchStatic(c *evalCtx) (bool, string) {
 	return true, ""
 }
 
-// template is a compiled `message`: literal text with {rule}, {pls}, {connection}.
+// template is a compiled `message`: literal text with {rule}, {resource} (or {pls}: the
+// resource's name) and {connection}.
 type template struct {
 	src   string
 	parts []tplPart
@@ -232,7 +258,7 @@ const (
 	phConnection
 )
 
-var placeholders = map[string]placeholder{"rule": phRule, "pls": phPLS, "connection": phConnection}
+var placeholders = map[string]placeholder{"rule": phRule, "resource": phPLS, "pls": phPLS, "connection": phConnection}
 
 type tplPart struct {
 	lit string
@@ -247,7 +273,7 @@ func (t *template) render(ruleName string, c *evalCtx) string {
 		return t.parts[0].lit
 	}
 	var b strings.Builder
-	b.Grow(len(t.src) + len(ruleName) + len(c.str[fieldPLSName]) + len(c.str[fieldConnName]))
+	b.Grow(len(t.src) + len(ruleName) + len(c.str[fieldResName]) + len(c.str[fieldConnName]))
 	for _, p := range t.parts {
 		switch p.ph {
 		case phNone:
@@ -255,7 +281,7 @@ func (t *template) render(ruleName string, c *evalCtx) string {
 		case phRule:
 			b.WriteString(ruleName)
 		case phPLS:
-			b.WriteString(c.str[fieldPLSName])
+			b.WriteString(c.str[fieldResName])
 		case phConnection:
 			b.WriteString(c.str[fieldConnName])
 		}

@@ -22,13 +22,38 @@ const VerifiedWebPubSub = "webPubSub"
 var knownVerifications = map[string]string{strings.ToLower(VerifiedWebPubSub): VerifiedWebPubSub}
 
 // Facts are everything a decision may look at. The json names are also the field names
-// CEL expressions use (pls.subscriptionId, connection.description, ...).
+// CEL expressions use (resource.type, pls.subscriptionId, connection.description, ...).
 type Facts struct {
+	// Resource is the resource the connection is on, of any kind plsgate manages (a private
+	// link service first). FactsOf and FactsFromARM fill it.
+	Resource Resource `json:"resource"`
+	// PLS is the same resource seen as a private link service: FactsOf and FactsFromARM fill
+	// it for a private link service and leave it empty for other kinds. It is what the CEL
+	// variable pls shows. Evaluate reads it only when Resource has neither ID nor Type
+	// (callers that predate Resource); the type is then the ID's, a PLS when the ID names
+	// no type.
 	PLS        PLS             `json:"pls"`
 	Connection Connection      `json:"connection"`
 	Requester  Requester       `json:"requester"`
 	Verified   map[string]bool `json:"verified,omitempty"` // e.g. {"webPubSub": true}: computed by the caller
 	Now        time.Time       `json:"now"`                // zero = time.Now() at evaluation
+}
+
+// Resource is the resource whose owner approves the connection. Type, SubscriptionID,
+// ResourceGroup and Name are derived from ID at evaluation when left empty.
+type Resource struct {
+	Type           string            `json:"type"` // ARM type, e.g. Microsoft.Network/privateLinkServices
+	ID             string            `json:"id"`
+	Name           string            `json:"name"`
+	SubscriptionID string            `json:"subscriptionId"`
+	ResourceGroup  string            `json:"resourceGroup"`
+	Location       string            `json:"location"`
+	Tags           map[string]string `json:"tags"`
+	// Private link service facts (empty for other kinds).
+	Alias        string   `json:"alias"`
+	Visibility   []string `json:"visibility"`
+	AutoApproval []string `json:"autoApproval"`
+	Fqdns        []string `json:"fqdns"`
 }
 
 // PLS is the private link service the connection targets. SubscriptionID, ResourceGroup
@@ -44,6 +69,18 @@ type PLS struct {
 	Visibility     []string          `json:"visibility"`
 	AutoApproval   []string          `json:"autoApproval"`
 	Fqdns          []string          `json:"fqdns"`
+}
+
+// asPLS is r seen as a private link service.
+func (r *Resource) asPLS() PLS {
+	return PLS{ID: r.ID, Name: r.Name, SubscriptionID: r.SubscriptionID, ResourceGroup: r.ResourceGroup,
+		Location: r.Location, Alias: r.Alias, Tags: r.Tags, Visibility: r.Visibility, AutoApproval: r.AutoApproval, Fqdns: r.Fqdns}
+}
+
+// asResource is p as a resource of type typ.
+func (p *PLS) asResource(typ string) Resource {
+	return Resource{Type: typ, ID: p.ID, Name: p.Name, SubscriptionID: p.SubscriptionID, ResourceGroup: p.ResourceGroup,
+		Location: p.Location, Tags: p.Tags, Alias: p.Alias, Visibility: p.Visibility, AutoApproval: p.AutoApproval, Fqdns: p.Fqdns}
 }
 
 // Connection is one private endpoint connection. Description carries the requester's

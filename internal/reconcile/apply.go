@@ -11,9 +11,6 @@ import (
 	"github.com/plsgate/plsgate/internal/store"
 )
 
-// ErrNotFound: the private link service or the connection does not exist.
-var ErrNotFound = errors.New("not found")
-
 // NotPendingError: only Pending connections can be decided by hand, except
 // that an Approved one can be revoked (reject with force).
 type NotPendingError struct {
@@ -113,31 +110,16 @@ func (r *Reconciler) Apply(ctx context.Context, req ManualRequest, t Trigger) (O
 }
 
 func (s *serviceRun) applyStep(ctx context.Context, c *arm.Connection, row *store.Connection, req ManualRequest) (Outcome, error) {
-	if row != nil && row.PendingAction != "" {
-		if s.leaseHeldByOther(row) {
-			return s.outcome(*c, InProgress, nil), ErrInProgress
-		}
-		o, done, err := s.resume(ctx, c, row)
-		if err != nil {
-			return o, err
-		}
-		if done {
-			return o, &NotPendingError{Status: c.Status}
-		}
-		if row, err = s.reload(ctx, c.Name); err != nil {
-			return o, err
-		}
+	p, err := s.prepare(ctx, c, row)
+	switch {
+	case err != nil:
+		return p.o, err
+	case p.held:
+		return p.o, ErrInProgress
+	case p.settled: // an earlier intent was finished: the connection is no longer Pending
+		return p.o, &NotPendingError{Status: c.Status}
 	}
-	if err := s.refreshIfStale(ctx, c, row); err != nil {
-		return Outcome{}, err
-	}
-	if row == nil || !strings.EqualFold(row.Status, c.Status) {
-		_, nrow, err := s.observe(ctx, *c, row)
-		if err != nil {
-			return Outcome{}, err
-		}
-		row = nrow
-	}
+	row = p.row
 	if !strings.EqualFold(c.Status, StatusPending) {
 		if req.Action == policy.Reject && strings.EqualFold(c.Status, StatusApproved) {
 			if !req.Force {

@@ -322,20 +322,9 @@ func (s *serviceRun) recordAmbiguous(ctx context.Context, c *arm.Connection, row
 		o.Result = Unchanged // this candidate set was recorded and notified already
 		return o, nil
 	}
-	nrow := *row
-	nrow.LastDecision, nrow.LastRule, nrow.UpdatedAt = key, dv.Rule, s.r.now()
-	if err := s.r.Store.PutConnection(ctx, &nrow); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return o, err
-		}
-		return o, storeErr("record ambiguous decision for "+c.Name, err)
-	}
 	tr := s.transition(*c, SubjectConnection, c.Status, c.Status, string(policy.Leave), PhaseAmbiguous)
 	tr.Actor, tr.Rule, tr.Reason, tr.Cause = "rule:"+dv.Rule, dv.Rule, reason, key
-	if _, err := s.r.Store.AppendTransition(ctx, tr); err != nil {
-		s.r.log().Warn("ambiguous decision not recorded in the history", "pls", s.pls.ID, "connection", c.Name, "err", err)
-	}
-	return o, nil
+	return o, recordErr("record ambiguous decision for "+c.Name, s.proto().Decide(ctx, row, key, dv.Rule, tr))
 }
 
 // Bindings in a what-if run (ReadOnly): reads go to the real store, writes

@@ -21,6 +21,10 @@ const maxAttempts = 6
 // change. It re-reads the stored row after a conflict and starts again: the
 // fresh state always decides.
 func (s *serviceRun) converge(ctx context.Context, c arm.Connection, row *store.Connection) Outcome {
+	if row != nil {
+		cp := *row // the store's verbs update the row in place; the caller's stays as read
+		row = &cp
+	}
 	var last error
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		if attempt > 0 {
@@ -64,38 +68,15 @@ func (s *serviceRun) outcome(c arm.Connection, res Result, err error) Outcome {
 // step is one pass over a connection with a given stored row. A returned
 // store.ErrConflict means "re-read and try again".
 func (s *serviceRun) step(ctx context.Context, c *arm.Connection, row *store.Connection) (Outcome, error) {
-	// 1. An intent recorded earlier is finished before anything else is decided.
-	if row != nil && row.PendingAction != "" {
-		if s.leaseHeldByOther(row) {
-			return s.outcome(*c, InProgress, nil), nil
-		}
-		o, done, err := s.resume(ctx, c, row)
-		if err != nil || done {
-			return o, err
-		}
-		// The claim was abandoned: the connection is decided afresh below.
-		if row, err = s.reload(ctx, c.Name); err != nil {
-			return o, err
-		}
+	p, err := s.prepare(ctx, c, row)
+	if err != nil || p.settled {
+		return p.o, err
 	}
-
-	// 2. A change made outside plsgate (or a first sighting) is recorded as observed.
-	if err := s.refreshIfStale(ctx, c, row); err != nil {
-		return s.outcome(*c, Failed, nil), err
-	}
-	var observed *Outcome
-	if row == nil || !strings.EqualFold(row.Status, c.Status) {
-		o, nrow, err := s.observe(ctx, *c, row)
-		if err != nil {
-			return o, err
-		}
-		row, observed = nrow, &o
-	}
+	row = p.row
 
 	// 3. Decide. Only Pending connections are acted upon; Approved ones are
 	// checked for drift; Rejected is terminal.
 	var o Outcome
-	var err error
 	switch {
 	case strings.EqualFold(c.Status, StatusPending):
 		o, err = s.decidePending(ctx, c, row)
@@ -104,13 +85,59 @@ func (s *serviceRun) step(ctx context.Context, c *arm.Connection, row *store.Con
 	default:
 		o = s.outcome(*c, Unchanged, nil)
 	}
-	if observed != nil {
+	if p.observed {
 		if err == nil && o.Result == Unchanged {
-			return *observed, nil
+			return p.change, nil
 		}
 		o.AlsoObserved = true
 	}
 	return o, err
+}
+
+// prepared is where a decision starts (step and applyStep): the stored row
+// once an earlier intent is settled and an outside change recorded.
+type prepared struct {
+	row *store.Connection
+	// observed: this pass recorded a change made outside plsgate (change).
+	observed bool
+	change   Outcome
+	// settled: nothing is left to decide — another invocation holds the
+	// claim (held), or an earlier intent was finished (o says how).
+	settled, held bool
+	o             Outcome // the outcome when settled, or on an error
+}
+
+// prepare settles what came before a decision: an intent recorded earlier is
+// finished or dropped, and a change made outside plsgate (or a first sighting)
+// is recorded as observed.
+func (s *serviceRun) prepare(ctx context.Context, c *arm.Connection, row *store.Connection) (prepared, error) {
+	// 1. An intent recorded earlier is finished before anything else is decided.
+	if row != nil && row.PendingAction != "" {
+		if s.proto().Holder.HeldByOther(row) {
+			return prepared{settled: true, held: true, o: s.outcome(*c, InProgress, nil)}, nil
+		}
+		o, done, err := s.resume(ctx, c, row)
+		if err != nil || done {
+			return prepared{settled: true, o: o}, err
+		}
+		// The claim was abandoned: the connection is decided afresh below.
+		if row, err = s.reload(ctx, c.Name); err != nil {
+			return prepared{o: o}, err
+		}
+	}
+	// 2. A change made outside plsgate (or a first sighting) is recorded as observed.
+	if err := s.refreshIfStale(ctx, c, row); err != nil {
+		return prepared{o: s.outcome(*c, Failed, nil)}, err
+	}
+	p := prepared{row: row}
+	if row == nil || !strings.EqualFold(row.Status, c.Status) {
+		o, nrow, err := s.observe(ctx, *c, row)
+		if err != nil {
+			return prepared{o: o}, err
+		}
+		p.row, p.observed, p.change = nrow, true, o
+	}
+	return p, nil
 }
 
 // refreshIfStale re-reads the connection from ARM whenever the stored row
@@ -134,15 +161,30 @@ func (s *serviceRun) refreshIfStale(ctx context.Context, c *arm.Connection, row 
 	return nil
 }
 
-// leaseHeldByOther reports whether another invocation may be acting on the row
-// now. PendingSince is the holder's clock, now is ours: this is the one place
-// where two instances' clocks meet, so the take-over waits for the lease plus
-// the skew margin (the holder itself never writes after lease - writeBound).
-func (s *serviceRun) leaseHeldByOther(row *store.Connection) bool {
-	if row.PendingSince.IsZero() || row.LeaseHolder == s.holder() {
-		return false
+// proto is this call's side of the store's record-then-act protocol. Its
+// holder respects another invocation's claim for the lease plus the skew
+// margin: PendingSince is the holder's clock, now is ours, and this is the one
+// place where two instances' clocks meet (the holder itself never writes after
+// lease - writeBound).
+func (s *serviceRun) proto() *store.Protocol {
+	if s.protocol.Rows == nil {
+		s.protocol = store.Protocol{
+			Rows:   s.r.Store,
+			Holder: store.Holder{ID: s.holder(), Now: s.r.Now, Respect: s.r.lease() + s.r.skewMargin()}, // nil Now: time.Now, as r.now
+			Origin: store.Origin{Trigger: s.trig.Kind, EventID: s.trig.EventID, InvocationID: s.trig.InvocationID},
+			Log:    s.r.log(),
+		}
 	}
-	return s.r.now().Sub(row.PendingSince) < s.r.lease()+s.r.skewMargin()
+	return &s.protocol
+}
+
+// recordErr: a conflict means "re-read and decide again" and passes as it is;
+// any other store error is retryable.
+func recordErr(what string, err error) error {
+	if err == nil || errors.Is(err, store.ErrConflict) {
+		return err
+	}
+	return storeErr(what, err)
 }
 
 func (s *serviceRun) holder() string {
@@ -161,34 +203,25 @@ func (s *serviceRun) transition(c arm.Connection, subject, from, to, action, pha
 	}
 }
 
-// observe records a status that plsgate did not cause: claim the row first
-// (Add or If-Match, so concurrent observers collapse into one), then the row.
+// observe records a status that plsgate did not cause: the row first (Add or
+// If-Match, so concurrent observers collapse into one), then the history row.
 func (s *serviceRun) observe(ctx context.Context, c arm.Connection, row *store.Connection) (Outcome, *store.Connection, error) {
 	from := ""
-	nrow := &store.Connection{PLSID: s.pls.ID, Name: c.Name}
 	if row != nil {
 		from = row.Status
-		cp := *row
-		nrow = &cp
 	}
-	nrow.ConnectionID = c.ID
-	nrow.Status = c.Status
-	nrow.Description = c.Description
-	if nrow.RequestMessage == "" && (from == "" || strings.EqualFold(c.Status, StatusPending)) {
+	seen := store.Seen{
+		PLSID: s.pls.ID, Name: c.Name, ConnectionID: c.ID, Status: c.Status, Description: c.Description,
+		PrivateEndpointID: c.PrivateEndpointID, RequesterSubscription: subscriptionOf(c.PrivateEndpointID),
+		LinkIdentifier: c.LinkIdentifier, ARMETag: c.ETag, Gone: c.Status == StatusRemoved,
+	}
+	if from == "" || strings.EqualFold(c.Status, StatusPending) {
 		// The requester's message; approving overwrites the description, but
 		// policy and verification keep judging the request as it was made.
-		nrow.RequestMessage = c.Description
+		seen.RequestMessage = c.Description
 	}
-	nrow.PrivateEndpointID = c.PrivateEndpointID
-	nrow.RequesterSubscription = subscriptionOf(c.PrivateEndpointID)
-	nrow.LinkIdentifier = c.LinkIdentifier
-	nrow.ARMETag = c.ETag
-	nrow.LastActor = "observed"
-	nrow.LastEventID = s.trig.EventID
-	// The status changed without plsgate: whatever approval a person forced is over.
-	clearOverride(nrow)
-	// The transition is built (and timed) before the row is claimed, so it
-	// sorts before anything another invocation does after the claim.
+	// The transition is built (and timed) before the row is written, so it
+	// sorts before anything another invocation does after it.
 	tr := s.transition(c, SubjectConnection, from, c.Status, "observe", PhaseObserved)
 	tr.Actor = "observed"
 	tr.Cause = "observed|" + from + "|" + c.Status
@@ -200,17 +233,9 @@ func (s *serviceRun) observe(ctx context.Context, c arm.Connection, row *store.C
 	} else {
 		tr.Reason = fmt.Sprintf("status changed outside plsgate from %s to %s", from, c.Status)
 	}
-	nrow.UpdatedAt = tr.At
-	if err := s.r.Store.PutConnection(ctx, nrow); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return Outcome{}, nil, err
-		}
-		return s.outcome(c, Failed, nil), nil, storeErr("record observed state of "+c.Name, err)
-	}
-	if _, err := s.r.Store.AppendTransition(ctx, tr); err != nil {
-		// The row already holds the new status: this observation row is lost,
-		// never duplicated (see the package doc).
-		s.r.log().Warn("observed transition not recorded", "pls", s.pls.ID, "connection", c.Name, "err", err)
+	nrow, err := s.proto().Observe(ctx, row, seen, tr)
+	if err != nil {
+		return s.outcome(c, Failed, nil), nil, recordErr("record observed state of "+c.Name, err)
 	}
 	o := s.outcome(c, Observed, nil)
 	o.From, o.Reason = from, tr.Reason
@@ -230,15 +255,15 @@ func (s *serviceRun) confirmGone(ctx context.Context, name string) (bool, error)
 	}
 }
 
-// observeRemoved records a connection that disappeared from its PLS.
+// observeRemoved records a connection that disappeared from its PLS (a claim
+// on it is dropped with it).
 func (s *serviceRun) observeRemoved(ctx context.Context, row *store.Connection) Outcome {
 	c := arm.Connection{ID: row.ConnectionID, Name: row.Name, Status: StatusRemoved, PrivateEndpointID: row.PrivateEndpointID}
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		if row.PendingAction != "" && s.leaseHeldByOther(row) {
+		if row.PendingAction != "" && s.proto().Holder.HeldByOther(row) {
 			return s.outcome(c, InProgress, nil)
 		}
 		cp := *row
-		cp.PendingAction, cp.PendingTransition, cp.PendingSince, cp.LeaseHolder = "", "", time.Time{}, ""
 		o, _, err := s.observe(ctx, c, &cp)
 		if errors.Is(err, store.ErrConflict) {
 			if row, err = s.reload(ctx, row.Name); err != nil || row == nil {
@@ -289,15 +314,7 @@ func (s *serviceRun) decidePending(ctx context.Context, c *arm.Connection, row *
 		o.Result = Unchanged
 		return o, nil
 	}
-	nrow := *row
-	nrow.LastDecision, nrow.LastRule, nrow.UpdatedAt = key, d.Rule, s.r.now()
-	if err := s.r.Store.PutConnection(ctx, &nrow); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return o, err
-		}
-		return o, storeErr("record decision for "+c.Name, err)
-	}
-	return o, nil
+	return o, recordErr("record decision for "+c.Name, s.proto().Decide(ctx, row, key, d.Rule, nil))
 }
 
 // checkApproved reports (or, in enforce mode, corrects) drift and follows the
@@ -325,14 +342,8 @@ func (s *serviceRun) checkApproved(ctx context.Context, c *arm.Connection, row *
 		if row.Drift == "" {
 			return o, nil
 		}
-		nrow := *row // the policy approves it again (or a person decided): no drift
-		nrow.Drift, nrow.UpdatedAt = "", s.r.now()
-		if err := s.r.Store.PutConnection(ctx, &nrow); err != nil && !errors.Is(err, store.ErrConflict) {
-			return o, storeErr("clear drift of "+c.Name, err)
-		} else if err != nil {
-			return o, err
-		}
-		return o, nil
+		// The policy approves it again (or a person decided): no drift.
+		return o, recordErr("clear drift of "+c.Name, s.proto().Drift(ctx, row, "", nil))
 	}
 	key := DriftMarker(d.Action, d.Rule)
 	drifted := *row
@@ -349,20 +360,10 @@ func (s *serviceRun) checkApproved(ctx context.Context, c *arm.Connection, row *
 		o.Result = Unchanged // already reported
 		return o, nil
 	}
-	drifted.UpdatedAt = s.r.now()
-	if err := s.r.Store.PutConnection(ctx, &drifted); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return o, err
-		}
-		return o, storeErr("record drift of "+c.Name, err)
-	}
 	tr := s.transition(*c, SubjectDrift, c.Status, c.Status, string(d.Action), PhaseDrift)
 	tr.Actor, tr.Rule, tr.Reason = "policy", d.Rule, o.Reason
 	tr.Cause = "drift|" + key
-	if _, err := s.r.Store.AppendTransition(ctx, tr); err != nil {
-		s.r.log().Warn("drift transition not recorded", "pls", s.pls.ID, "connection", c.Name, "err", err)
-	}
-	return o, nil
+	return o, recordErr("record drift of "+c.Name, s.proto().Drift(ctx, row, key, tr))
 }
 
 func ruleOrDefault(rule string) string {
@@ -409,20 +410,9 @@ func (s *serviceRun) act(ctx context.Context, c *arm.Connection, row *store.Conn
 			o.Result = Unchanged
 			return o, nil
 		}
-		nrow := *row
-		nrow.LastDecision, nrow.LastRule, nrow.UpdatedAt = key, req.rule, s.r.now()
-		if err := s.r.Store.PutConnection(ctx, &nrow); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return o, err
-			}
-			return o, storeErr("record dry-run decision for "+c.Name, err)
-		}
 		tr.Phase, tr.To = PhaseDryRun, c.Status
 		tr.Reason = "dry run: would " + string(req.action) + ": " + req.reason
-		if _, err := s.r.Store.AppendTransition(ctx, tr); err != nil {
-			s.r.log().Warn("dry-run transition not recorded", "connection", c.Name, "err", err)
-		}
-		return o, nil
+		return o, recordErr("record dry-run decision for "+c.Name, s.proto().Decide(ctx, row, key, req.rule, tr))
 	}
 
 	description := describe(req, target)
@@ -430,26 +420,6 @@ func (s *serviceRun) act(ctx context.Context, c *arm.Connection, row *store.Conn
 	if why, held := s.heldAfterRefusal(*c, row, decision); held {
 		o.Result, o.Reason = Unchanged, why
 		return o, nil
-	}
-	// A retry of a decision ARM refused reuses its failed row as the intent, so
-	// one refusal stays one history row however often it is retried.
-	reuse := false
-	if row.FailedTransition != "" && row.FailedDecision == decision {
-		prev, err := s.r.Store.GetTransition(ctx, s.pls.ID, row.FailedTransition)
-		switch {
-		case err == nil && prev.Phase == PhaseFailed:
-			prev.Phase, prev.Trigger, prev.EventID, prev.InvocationID = PhaseIntent, s.trig.Kind, s.trig.EventID, s.trig.InvocationID
-			tr, reuse = prev, true
-		case err != nil && !errors.Is(err, store.ErrNotFound):
-			return o, storeErr("read the refused decision of "+c.Name, err)
-		}
-	}
-	if !reuse {
-		id, err := store.TransitionRowKey(tr)
-		if err != nil {
-			return o, err
-		}
-		tr.ID = id
 	}
 
 	// 0. A shared private link resource that vouches for this approval is
@@ -463,17 +433,11 @@ func (s *serviceRun) act(ctx context.Context, c *arm.Connection, row *store.Conn
 	}
 
 	// 1. Claim the row: the If-Match makes exactly one invocation the actor.
-	claim := *row
-	claim.PendingAction, claim.PendingTransition = string(req.action), tr.ID
-	claim.PendingSince, claim.LeaseHolder = s.r.now(), s.holder()
-	claim.LastRule, claim.LastActor, claim.LastEventID = req.rule, req.actor, s.trig.EventID
-	claim.PendingDescription = description
-	switch {
-	case req.override != nil:
-		claim.OverrideActor, claim.OverrideReason, claim.OverridePolicy = req.override.actor, req.override.reason, req.override.policy
-		claim.OverrideAt = s.r.now()
-	case req.action == policy.Approve:
-		clearOverride(&claim) // an approval the policy backs is no override
+	// A retry of a decision ARM refused reuses its failed row as the intent,
+	// so one refusal stays one history row however often it is retried.
+	claim := store.Claim{Action: string(req.action), Decision: decision, Description: description, Rule: req.rule, Actor: req.actor}
+	if ov := req.override; ov != nil {
+		claim.Override = &store.Override{Actor: ov.actor, Reason: ov.reason, Policy: ov.policy}
 	}
 	if req.spl != nil {
 		claim.SharedPrivateLinkID, claim.SharedPrivateLinkStatus = req.spl.ID, req.spl.Status
@@ -481,24 +445,15 @@ func (s *serviceRun) act(ctx context.Context, c *arm.Connection, row *store.Conn
 	// The lease is measured from before the claim is sent: the holder's view
 	// of it can only be shorter than the row says.
 	claimedAt := s.r.mono()
-	if err := s.r.Store.PutConnection(ctx, &claim); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return o, err
-		}
-		return o, storeErr("claim connection "+c.Name+" before "+string(req.action), err)
+	tr, err := s.proto().Claim(ctx, row, tr, claim)
+	if err != nil {
+		return o, recordErr("claim connection "+c.Name+" before "+string(req.action), err)
 	}
 	// 2. The intent row: without it no ARM write happens.
-	var err error
-	if reuse {
-		err = s.r.Store.UpdateTransition(ctx, tr)
-	} else {
-		_, err = s.r.Store.AppendTransition(ctx, tr)
-	}
-	if err != nil {
-		s.release(ctx, &claim)
+	if err := s.proto().RecordIntent(ctx, row, tr); err != nil {
 		return o, storeErr("record intent to "+string(req.action)+" "+c.Name, err)
 	}
-	return s.write(ctx, c, &claim, tr, claimedAt)
+	return s.write(ctx, c, row, tr, claimedAt)
 }
 
 // decisionKey identifies a decision for the refusal memory: the same action,
@@ -564,7 +519,7 @@ func (s *serviceRun) write(ctx context.Context, c *arm.Connection, row *store.Co
 	// (Table storage) therefore fails the invocation without writing.
 	bound := s.r.writeBound()
 	if left := s.r.lease() - s.r.mono().Sub(claimedAt); left <= bound {
-		s.release(ctx, row)
+		s.proto().Release(ctx, row)
 		return o, retryable(fmt.Errorf("%s connection %s on %s: not written: %v of the claim's lease left, the write may take %v (slow Table storage?); the intent stays for the next delivery",
 			tr.Action, c.Name, s.pls.ID, left.Round(time.Millisecond), bound))
 	}
@@ -577,7 +532,7 @@ func (s *serviceRun) write(ctx context.Context, c *arm.Connection, row *store.Co
 		err = armErrWrap(fmt.Sprintf("%s connection %s on %s", tr.Action, c.Name, s.pls.ID), err)
 		if IsRetryable(err) {
 			// The intent stays; releasing the lease lets the redelivery resume it at once.
-			s.release(ctx, row)
+			s.proto().Release(ctx, row)
 			return o, err
 		}
 		return s.refused(ctx, c, row, tr, err)
@@ -592,40 +547,12 @@ func (s *serviceRun) refused(ctx context.Context, c *arm.Connection, row *store.
 	o := s.outcome(*c, Failed, cause)
 	o.Action, o.Rule, o.Reason = policy.Action(tr.Action), tr.Rule, tr.Reason
 	code := refusalCode(cause)
-	nrow := *row
-	clearClaim(&nrow)
-	if tr.To == StatusApproved {
-		clearOverride(&nrow) // the approval did not land
-	}
-	nrow.LastDecision = "failed:" + tr.Action
-	retried := row.FailedTransition != "" && row.FailedTransition == tr.ID
-	tr.Phase = PhaseFailed
-	if !retried {
-		tr.Reason = truncate(tr.Reason+"; ARM refused ("+code+"): "+cause.Error(), 1024)
-	}
-	if err := s.r.Store.UpdateTransition(ctx, tr); err != nil {
+	msg := "ARM refused (" + code + "): " + cause.Error()
+	if err := s.proto().Fail(ctx, row, tr, store.Refusal{
+		Code: code, Reason: truncate(tr.Reason+"; "+msg, 1024), NewReason: truncate(msg, 1024),
+		State: connState(*c), Decision: decisionKey(tr, row.PendingDescription),
+	}); err != nil {
 		return o, storeErr("record failed "+tr.Action, err)
-	}
-	switch {
-	case retried && row.FailedCode == code:
-		nrow.FailedCount++ // the same refusal again: its row stands
-	case retried:
-		// Another refusal: the earlier row keeps its code, this one gets its own.
-		ntr := s.transition(*c, SubjectConnection, tr.From, tr.To, tr.Action, PhaseFailed)
-		ntr.Actor, ntr.Rule = tr.Actor, tr.Rule
-		ntr.Reason = truncate("ARM refused ("+code+"): "+cause.Error(), 1024)
-		ntr.Cause = "failed|" + tr.Action + "|" + code
-		if _, err := s.r.Store.AppendTransition(ctx, ntr); err != nil {
-			return o, storeErr("record failed "+tr.Action, err)
-		}
-		nrow.FailedTransition, nrow.FailedCount = ntr.ID, 1
-	default:
-		nrow.FailedTransition, nrow.FailedCount = tr.ID, 1
-	}
-	nrow.FailedCode, nrow.FailedDecision, nrow.FailedState = code, decisionKey(tr, row.PendingDescription), connState(*c)
-	nrow.FailedAt, nrow.UpdatedAt = s.r.now(), s.r.now()
-	if err := s.r.Store.PutConnection(ctx, &nrow); err != nil && !errors.Is(err, store.ErrConflict) {
-		return o, storeErr("clear claim of "+c.Name, err)
 	}
 	return o, nil
 }
@@ -660,60 +587,19 @@ func (s *serviceRun) finish(ctx context.Context, c *arm.Connection, row *store.C
 		o.Result = Rejected
 	}
 	o.From, o.To, o.Action, o.Rule, o.Reason = from, tr.To, policy.Action(tr.Action), tr.Rule, tr.Reason
-	if row.FailedTransition != "" && row.FailedTransition == tr.ID && tr.Phase == PhaseIntent {
+	landed := store.Landed{Status: c.Status, Description: c.Description, ARMETag: c.ETag}
+	if row.FailedTransition != "" && row.FailedTransition == tr.ID {
 		// A retry of a refused decision succeeded: the refusal row stays a
 		// refusal, and the success gets a row of its own.
-		tr.Phase = PhaseFailed
-		if err := s.r.Store.UpdateTransition(ctx, tr); err != nil && !errors.Is(err, store.ErrConflict) {
-			s.release(ctx, row)
-			return o, retryable(incompleteError{storeErr("record done "+tr.Action+" of "+c.Name, err)})
-		}
-		dtr := s.transition(*c, SubjectConnection, tr.From, tr.To, tr.Action, PhaseDone)
-		dtr.Actor, dtr.Rule = tr.Actor, tr.Rule
-		dtr.Reason = fmt.Sprintf("%s on a later try, after ARM refused it %d time(s) with %s", tr.To, row.FailedCount, row.FailedCode)
-		dtr.Cause = "done|" + tr.ID
-		if _, err := s.r.Store.AppendTransition(ctx, dtr); err != nil {
-			s.release(ctx, row)
-			return o, retryable(incompleteError{storeErr("record done "+tr.Action+" of "+c.Name, err)})
-		}
-	} else if tr.Phase != PhaseDone {
-		tr.Phase = PhaseDone
-		if err := s.r.Store.UpdateTransition(ctx, tr); err != nil && !errors.Is(err, store.ErrConflict) {
-			s.release(ctx, row)
-			return o, retryable(incompleteError{storeErr("record done "+tr.Action+" of "+c.Name, err)})
-		}
-		// A conflict: another instance resumed the intent and recorded it.
+		landed.AfterRefusal = fmt.Sprintf("%s on a later try, after ARM refused it %d time(s) with %s", tr.To, row.FailedCount, row.FailedCode)
 	}
-	nrow := *row
-	for attempt := 0; ; attempt++ {
-		clearClaim(&nrow)
-		if tr.To != StatusApproved {
-			clearOverride(&nrow) // a revocation ends an override
-		}
-		nrow.Status, nrow.Description, nrow.ARMETag = c.Status, c.Description, c.ETag
-		nrow.LastDecision, nrow.Drift, nrow.UpdatedAt = tr.Action, "", s.r.now()
-		nrow.FailedCode, nrow.FailedTransition, nrow.FailedDecision, nrow.FailedState = "", "", "", ""
-		nrow.FailedCount, nrow.FailedAt = 0, time.Time{}
-		err := s.r.Store.PutConnection(ctx, &nrow)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, store.ErrConflict) {
-			return o, retryable(incompleteError{storeErr("record state of "+c.Name, err)})
-		}
-		// Someone wrote the row since our claim: if it still holds our intent
-		// unclaimed by another, finish it; otherwise its writer records it.
-		fresh, rerr := s.reload(ctx, c.Name)
-		if rerr != nil {
-			return o, retryable(incompleteError{rerr})
-		}
-		if fresh == nil || fresh.PendingTransition != tr.ID || s.leaseHeldByOther(fresh) || attempt >= maxAttempts {
-			return o, nil
-		}
-		nrow = *fresh
+	nrow, err := s.proto().Done(ctx, row, tr, landed)
+	if err != nil {
+		return o, retryable(incompleteError{storeErr("record the outcome of "+tr.Action+" "+c.Name, err)})
 	}
-	if nrow.SharedPrivateLinkID != "" && tr.To == StatusApproved {
-		if err := s.followSharedLink(ctx, *c, &nrow); err != nil {
+	// nil: another invocation recorded it.
+	if nrow != nil && nrow.SharedPrivateLinkID != "" && tr.To == StatusApproved {
+		if err := s.followSharedLink(ctx, *c, nrow); err != nil {
 			s.r.log().Warn("shared private link resource not followed", "connection", c.Name, "err", err)
 		}
 	}
@@ -724,24 +610,13 @@ func (s *serviceRun) finish(ctx context.Context, c *arm.Connection, row *store.C
 // done=false means the claim was abandoned and the connection must be decided afresh.
 func (s *serviceRun) resume(ctx context.Context, c *arm.Connection, row *store.Connection) (Outcome, bool, error) {
 	o := s.outcome(*c, Failed, nil)
-	tr, err := s.r.Store.GetTransition(ctx, s.pls.ID, row.PendingTransition)
-	if errors.Is(err, store.ErrNotFound) {
-		// The intent never landed, so no ARM write was made for it: drop the claim.
-		nrow := *row
-		if nrow.PendingAction == string(policy.Approve) {
-			clearOverride(&nrow)
-		}
-		clearClaim(&nrow)
-		if err := s.r.Store.PutConnection(ctx, &nrow); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return o, false, err
-			}
-			return o, false, storeErr("drop unrecorded claim of "+c.Name, err)
-		}
-		return o, false, nil
-	}
-	if err != nil {
+	tr, err := s.proto().Intent(ctx, row)
+	switch {
+	case err != nil:
 		return o, false, storeErr("read intent of "+c.Name, err)
+	case tr == nil:
+		// The intent never landed, so no ARM write was made for it: drop the claim.
+		return o, false, recordErr("drop unrecorded claim of "+c.Name, s.proto().Void(ctx, row, nil, ""))
 	}
 	switch {
 	case strings.EqualFold(c.Status, tr.To):
@@ -751,56 +626,17 @@ func (s *serviceRun) resume(ctx context.Context, c *arm.Connection, row *store.C
 	case strings.EqualFold(c.Status, tr.From) && tr.Phase == PhaseIntent:
 		// Still as decided upon (Pending, or Approved for a revocation or
 		// enforced drift) and the intent is on record: make the write now.
-		claim := *row
-		claim.PendingSince, claim.LeaseHolder = s.r.now(), s.holder()
 		claimedAt := s.r.mono()
-		if err := s.r.Store.PutConnection(ctx, &claim); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return o, false, err
-			}
-			return o, false, storeErr("re-claim connection "+c.Name, err)
+		if err := s.proto().Renew(ctx, row); err != nil {
+			return o, false, recordErr("re-claim connection "+c.Name, err)
 		}
-		o, err := s.write(ctx, c, &claim, tr, claimedAt)
+		o, err := s.write(ctx, c, row, tr, claimedAt)
 		return o, true, err
 	default:
 		// Someone else changed the connection meanwhile: the intent is void.
-		if tr.Phase == PhaseIntent {
-			tr.Phase = PhaseFailed
-			tr.Reason = truncate(fmt.Sprintf("%s; superseded: the connection became %s before plsgate acted", tr.Reason, c.Status), 1024)
-			if err := s.r.Store.UpdateTransition(ctx, tr); err != nil {
-				return o, false, storeErr("void intent of "+c.Name, err)
-			}
-		}
-		nrow := *row
-		clearClaim(&nrow)
-		if tr.To == StatusApproved {
-			clearOverride(&nrow) // the approval never landed
-		}
-		if err := s.r.Store.PutConnection(ctx, &nrow); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return o, false, err
-			}
-			return o, false, storeErr("drop void claim of "+c.Name, err)
-		}
-		return o, false, nil
+		why := truncate(fmt.Sprintf("%s; superseded: the connection became %s before plsgate acted", tr.Reason, c.Status), 1024)
+		return o, false, recordErr("drop void claim of "+c.Name, s.proto().Void(ctx, row, tr, why))
 	}
-}
-
-func clearClaim(r *store.Connection) {
-	r.PendingAction, r.PendingTransition, r.PendingDescription = "", "", ""
-	r.PendingSince, r.LeaseHolder = time.Time{}, ""
-}
-
-// release lets another invocation resume the claim at once (best effort: the
-// lease expires anyway).
-func (s *serviceRun) release(ctx context.Context, row *store.Connection) {
-	nrow := *row
-	nrow.PendingSince, nrow.LeaseHolder = time.Time{}, ""
-	if err := s.r.Store.PutConnection(context.WithoutCancel(ctx), &nrow); err != nil {
-		s.r.log().Debug("lease not released", "connection", row.Name, "err", err)
-		return
-	}
-	row.ETag, row.PendingSince, row.LeaseHolder = nrow.ETag, nrow.PendingSince, nrow.LeaseHolder
 }
 
 // followSharedLink records the Web PubSub side of the journey: the shared
@@ -817,21 +653,13 @@ func (s *serviceRun) followSharedLink(ctx context.Context, c arm.Connection, row
 		return nil
 	}
 	from := row.SharedPrivateLinkStatus
-	nrow := *row
-	nrow.SharedPrivateLinkStatus, nrow.UpdatedAt = spl.Status, s.r.now()
-	if err := s.r.Store.PutConnection(ctx, &nrow); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return nil // another invocation records it
-		}
-		return storeErr("record shared private link status", err)
-	}
-	*row = nrow
 	tr := s.transition(c, SubjectSharedPrivateLink, from, spl.Status, "observe", PhaseObserved)
 	tr.Actor = "observed"
 	tr.Reason = fmt.Sprintf("Web PubSub shared private link resource %s is %s (provisioning %s)", spl.Name, spl.Status, spl.ProvisioningState)
 	tr.Cause = "spl|" + spl.ID + "|" + from + "|" + spl.Status
-	if _, err := s.r.Store.AppendTransition(ctx, tr); err != nil {
-		s.r.log().Warn("shared private link transition not recorded", "connection", c.Name, "err", err)
+	// A conflict is left to the invocation that wrote the row.
+	if err := s.proto().ObserveSharedLink(ctx, row, spl.Status, tr); err != nil {
+		return storeErr("record shared private link status", err)
 	}
 	return nil
 }

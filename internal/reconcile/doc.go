@@ -8,6 +8,11 @@
 // query), records what changed outside plsgate as observed transitions, asks
 // the policy about each Pending connection and, for an approve/reject decision,
 // records the intent before the single ARM write and the outcome after it.
+// The row protocol itself — claim with a lease, record the intent, finish
+// (done or failed), void, release, record an observation or drift, with the
+// ETags and conflicts — is the store's (store.Protocol); reconcile decides
+// which verb to call, and a conflict it gets back means "re-read and decide
+// again" (converge, Apply).
 //
 // Safety rules it enforces:
 //   - an ARM write happens only after its intent is stored: the connection row

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/plsgate/plsgate/internal/arm"
 	"github.com/plsgate/plsgate/internal/resource"
 )
 
@@ -16,8 +15,8 @@ import (
 // assigned: an endpoint outside it is not ours to read, and is acknowledged
 // without a call (the timer covers its connection).
 //
-// A read that may succeed later (throttling, 5xx, network) is a retryable
-// error, so Event Grid redelivers; any other read failure is acknowledged.
+// A read failure is retried (Event Grid redelivers) unless it is terminal
+// (internal/fault: 403, 404, another refusal, bad input), which is acknowledged.
 func (r *Reconciler) ReconcileEndpoint(ctx context.Context, peID string, scope Scope, inScope func(string) bool, t Trigger) ([]Outcome, error) {
 	if !roleCovers(scope, peID) {
 		r.log().Info("private endpoint outside the subscriptions where plsgate's role is assigned: acknowledged without a read (the timer covers its connection)", "privateEndpoint", peID)
@@ -29,8 +28,8 @@ func (r *Reconciler) ReconcileEndpoint(ctx context.Context, peID string, scope S
 	}
 	pe, err := r.Endpoints.GetPrivateEndpoint(ctx, peID)
 	if err != nil {
-		if arm.IsRetryable(err) {
-			return nil, armErrWrap("read private endpoint "+peID, err)
+		if err = armErrWrap("read private endpoint "+peID, err); IsRetryable(err) { // fault's class: retry unless terminal
+			return nil, err
 		}
 		r.log().Info("private endpoint not readable: acknowledged", "privateEndpoint", peID, "err", err)
 		return nil, nil

@@ -10,7 +10,7 @@ import (
 )
 
 // VerifiedWebPubSub is the verification name rules use (verifiedBy: webPubSub).
-const VerifiedWebPubSub = "webPubSub"
+const VerifiedWebPubSub = policy.VerifiedWebPubSub
 
 // facts builds what the policy sees for one connection, judging it by its
 // request as made (the stored message; an approval overwrites the
@@ -39,24 +39,8 @@ func (s *serviceRun) verifiedFacts(ctx context.Context, c arm.Connection, row *s
 	return f, v, nil
 }
 
-// Facts maps ARM's view of a PLS and one of its connections to policy facts.
-func Facts(pls *arm.PrivateLinkService, c arm.Connection) policy.Facts {
-	return policy.Facts{
-		PLS: policy.PLS{
-			ID: pls.ID, Name: pls.Name, SubscriptionID: pls.SubscriptionID, ResourceGroup: pls.ResourceGroup,
-			Location: pls.Location, Alias: pls.Alias, Tags: pls.Tags,
-			Visibility: pls.Visibility, AutoApproval: pls.AutoApproval, Fqdns: pls.Fqdns,
-		},
-		Connection: policy.Connection{
-			ID: c.ID, Name: c.Name, Status: c.Status, Description: c.Description, LinkIdentifier: c.LinkIdentifier,
-			PrivateEndpointID: c.PrivateEndpointID, PrivateEndpointLocation: c.PrivateEndpointLocation,
-		},
-		Requester: policy.Requester{
-			SubscriptionID: subscriptionOf(c.PrivateEndpointID),
-			ResourceGroup:  segmentAfter(c.PrivateEndpointID, "resourcegroups"),
-		},
-	}
-}
+// Facts maps ARM's view of a resource (a PLS) and one of its connections to policy facts.
+func Facts(pls *arm.PrivateLinkService, c arm.Connection) policy.Facts { return policy.FactsOf(pls, c) }
 
 func subscriptionOf(id string) string { return segmentAfter(id, "subscriptions") }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/plsgate/plsgate/internal/arm"
 	"github.com/plsgate/plsgate/internal/policy"
@@ -68,10 +67,6 @@ func PolicySays(action policy.Action, rule string) string {
 // IsOverride reports whether the row's approval is a person's override.
 func IsOverride(row *store.Connection) bool {
 	return row != nil && row.OverrideActor != "" && strings.EqualFold(row.Status, StatusApproved)
-}
-
-func clearOverride(row *store.Connection) {
-	row.OverrideActor, row.OverrideReason, row.OverridePolicy, row.OverrideAt = "", "", "", time.Time{}
 }
 
 // DriftCategory says whose approval a drifted row holds: an actor on record

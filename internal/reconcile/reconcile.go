@@ -2,35 +2,35 @@ package reconcile
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"iter"
 	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/plsgate/plsgate/internal/arm"
+	"github.com/plsgate/plsgate/internal/fault"
 	"github.com/plsgate/plsgate/internal/policy"
+	"github.com/plsgate/plsgate/internal/resource"
 	"github.com/plsgate/plsgate/internal/store"
 )
 
-// Connection status values as ARM reports them (a free string in the REST spec).
+// Connection status values: the resource package's (defined once there).
 const (
-	StatusPending      = "Pending"
-	StatusApproved     = "Approved"
-	StatusRejected     = "Rejected"
-	StatusDisconnected = "Disconnected"
-	StatusRemoved      = "Removed" // plsgate's word for a connection gone from the PLS
+	StatusPending      = resource.StatusPending
+	StatusApproved     = resource.StatusApproved
+	StatusRejected     = resource.StatusRejected
+	StatusDisconnected = resource.StatusDisconnected
+	StatusRemoved      = resource.StatusRemoved
 )
 
-// Phases of a transition row.
+// Phases of a transition row (the store's protocol writes them).
 const (
-	PhaseIntent   = "intent"
-	PhaseDone     = "done"
-	PhaseFailed   = "failed"
-	PhaseObserved = "observed"
-	PhaseDryRun   = "dry-run"
-	PhaseDrift    = "drift"
+	PhaseIntent   = store.PhaseIntent
+	PhaseDone     = store.PhaseDone
+	PhaseFailed   = store.PhaseFailed
+	PhaseObserved = store.PhaseObserved
+	PhaseDryRun   = store.PhaseDryRun
+	PhaseDrift    = store.PhaseDrift
 )
 
 // Subjects of a transition row.
@@ -91,14 +91,11 @@ type Outcome struct {
 	Err         error  `json:"-"`
 }
 
-// Store is the part of internal/store that reconcile uses.
+// Store is the part of internal/store that reconcile uses: the rows its
+// record-then-act protocol (store.Protocol) runs on, and the bindings.
 type Store interface {
+	store.Rows
 	ListConnections(ctx context.Context, q store.ConnectionQuery) ([]store.Connection, string, error)
-	GetConnection(ctx context.Context, plsID, name string) (*store.Connection, error)
-	PutConnection(ctx context.Context, c *store.Connection) error
-	AppendTransition(ctx context.Context, t *store.Transition) (bool, error)
-	UpdateTransition(ctx context.Context, t *store.Transition) error
-	GetTransition(ctx context.Context, plsID, id string) (*store.Transition, error)
 	// Bindings of Web PubSub shared private link resources (binding.go).
 	GetBinding(ctx context.Context, splID, instance string) (*store.Binding, error)
 	AddBinding(ctx context.Context, b *store.Binding) error
@@ -120,6 +117,7 @@ type Notifier interface {
 type Reconciler struct {
 	ARM         arm.PrivateLinkServices
 	SharedLinks arm.SharedPrivateLinks // nil when no Web PubSub is configured
+	Endpoints   arm.PrivateEndpoints   // private endpoint events (endpoint.go); nil: acknowledged unread
 	Store       Store
 	Policy      *policy.Policy
 	Notifier    Notifier // optional
@@ -196,28 +194,40 @@ func (r *Reconciler) log() *slog.Logger {
 	return slog.Default()
 }
 
-// ErrRetryable marks an error after which the trigger should be retried (the
-// invocation fails so Event Grid redelivers); everything else is terminal.
-var ErrRetryable = errors.New("retryable")
+// Errors speak internal/fault: the arm and store boundaries give them their
+// code and class, and what reconcile adds keeps it. Retry is the default;
+// terminal is what the boundaries (bad input, ARM's refusals, not found) or
+// reconcile (ErrNotFound) mark so. The helpers below are thin forwards.
 
-// ErrInProgress is returned by Apply when another invocation holds the claim.
-var ErrInProgress = errors.New("another decision on this connection is in progress")
+// ErrRetryable is a sentinel of the retry class (code Unavailable): wrap it to
+// ask for a retry.
+var ErrRetryable = fault.New(fault.Unavailable, "retryable")
 
-type retryableError struct{ err error }
+// ErrNotFound: the private link service or the connection does not exist
+// (terminal).
+var ErrNotFound = fault.NewTerminal(fault.NotFound, "not found")
 
-func (e retryableError) Error() string        { return e.err.Error() }
-func (e retryableError) Unwrap() []error      { return []error{e.err, ErrRetryable} }
-func retryable(err error) error               { return retryableError{err} }
-func IsRetryable(err error) bool              { return errors.Is(err, ErrRetryable) }
-func storeErr(what string, err error) error   { return retryable(fmt.Errorf("%s: %w", what, err)) }
-func armErrWrap(what string, err error) error { return classifyARM(fmt.Errorf("%s: %w", what, err)) }
+// ErrInProgress is returned by Apply when another invocation holds the claim
+// (a Conflict: try again shortly).
+var ErrInProgress = fault.New(fault.Conflict, "another decision on this connection is in progress")
 
-func classifyARM(err error) error {
-	if arm.IsRetryable(err) || errors.Is(err, context.DeadlineExceeded) {
-		return retryable(err)
-	}
-	return err
-}
+// retryable marks err for a retry whatever its cause said (code Unavailable:
+// e.g. a write not started for lack of lease, a record still incomplete).
+func retryable(err error) error { return &fault.Error{Code: fault.Unavailable, Err: err} }
+
+// IsRetryable reports whether the trigger should be retried (the invocation
+// fails so Event Grid redelivers): every error not marked terminal.
+func IsRetryable(err error) bool { return fault.IsRetryable(err) }
+
+// storeErr says what reconcile was doing; the code and class are the store's
+// (an error from a fake that did not pass the boundary gets them here).
+func storeErr(what string, err error) error { return store.Wrap(what, err) }
+
+// armErrWrap says what reconcile was doing; the code and class are ARM's.
+func armErrWrap(what string, err error) error { return arm.Wrap(what, err) }
+
+// classifyARM gives err ARM's code and class (idempotent).
+func classifyARM(err error) error { return arm.Wrap("", err) }
 
 // Reconcile converges every connection of one private link service: one ARM
 // read, one Table query, then per connection the record-then-act path.
@@ -231,7 +241,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, plsID string, t Trigger) ([]
 		if arm.IsForbidden(err) {
 			r.log().Warn("private link service not readable: acknowledged, not retried", "pls", plsID, "err", err)
 			r.recordServiceFailure(ctx, plsID, t, err)
-			return nil, err
+			return nil, classifyARM(err) // terminal (Forbidden), also from a provider that returned it raw
 		}
 		return nil, armErrWrap("read private link service "+plsID, err)
 	}
@@ -285,19 +295,8 @@ func (r *Reconciler) reconcileService(ctx context.Context, pls *arm.PrivateLinkS
 	return outs, joinErrs(errs)
 }
 
-// joinErrs keeps the retryable marker visible when any error is retryable.
-func joinErrs(errs []error) error {
-	if len(errs) == 0 {
-		return nil
-	}
-	err := errors.Join(errs...)
-	for _, e := range errs {
-		if IsRetryable(e) {
-			return retryable(err)
-		}
-	}
-	return err
-}
+// joinErrs joins errs; the whole is retried when any part is (fault.Join).
+func joinErrs(errs []error) error { return fault.Join(errs...) }
 
 // storedRows loads the stored state of every connection of a PLS in one query.
 func (r *Reconciler) storedRows(ctx context.Context, plsID string) (map[string]*store.Connection, error) {
@@ -376,7 +375,8 @@ type serviceRun struct {
 	trig   Trigger
 	readAt time.Time // when pls was read from ARM
 
-	holderID string // identifies this call's claims (lease holder)
+	holderID string         // identifies this call's claims (lease holder)
+	protocol store.Protocol // the store's verbs for this call (proto)
 
 	wps wpsState // Web PubSub verification (binding.go)
 }

@@ -6,7 +6,9 @@
 //     (PLS, connection); PartitionKey = EscapeKey(lower-case PLS ID), RowKey = EscapeKey(name). Rows are
 //     written with Add (create) or Replace with If-Match (update), so concurrent writers cannot lose
 //     each other's changes: the loser gets ErrConflict, re-reads and decides again. The PendingAction /
-//     PendingTransition fields are the intent marker of the record-before-act rule.
+//     PendingTransition fields are the intent marker of the record-before-act rule, and Protocol
+//     (protocol.go) is its verbs — claim, record intent, done, fail, void, renew, release, observe,
+//     decide, drift — written once over Rows for every store (storetest checks them all alike).
 //   - transitions: the append-only audit history, one row per observed or performed change, partitioned
 //     by PLS. The RowKey is deterministic (inverted At + hash of the cause), so a duplicate delivery
 //     maps onto the same row and AppendTransition is idempotent.
@@ -29,6 +31,7 @@
 // carries our WriteID is success, not a conflict.
 //
 // The store does not decide anything: it never calls ARM, never interprets statuses or policies, and
-// never deletes history. Its errors are classified for callers: ErrNotFound, ErrConflict, ErrTooLarge,
-// and IsUnavailable for "try again later" (transport errors, timeouts, 408/429/5xx).
+// never deletes history. Its errors carry their internal/fault code, given once at the boundary (the
+// Table clients' pipeline, store.go): ErrNotFound, ErrConflict, ErrTooLarge (bad input, the only
+// terminal class) and IsUnavailable for "try again later" (transport errors, timeouts, 408/429/5xx).
 package store

@@ -7,20 +7,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
+	"github.com/plsgate/plsgate/internal/fault"
 	"github.com/plsgate/plsgate/internal/redact"
 
 	"github.com/plsgate/plsgate/internal/store/tablekey"
@@ -46,16 +46,18 @@ const (
 	defaultLimit     = 100
 )
 
+// The store's sentinels carry their fault code (internal/fault). Only bad input is terminal: see
+// answerFault.
 var (
 	// ErrNotFound: the entity does not exist (404).
-	ErrNotFound = errors.New("store: not found")
+	ErrNotFound = fault.New(fault.NotFound, "store: not found")
 	// ErrConflict: someone else wrote first — 409 on Add (the row exists) or 412 on If-Match (stale
 	// ETag). Re-read and decide again.
-	ErrConflict = errors.New("store: conflict")
-	// ErrTooLarge: a key, property or entity exceeds an Azure Table storage limit.
+	ErrConflict = fault.New(fault.Conflict, "store: conflict")
+	// ErrTooLarge: a key, property or entity exceeds an Azure Table storage limit (terminal).
 	ErrTooLarge = tablekey.ErrTooLarge
-	// ErrInvalidContinuation: a continuation token that this store did not produce.
-	ErrInvalidContinuation = errors.New("store: invalid continuation token")
+	// ErrInvalidContinuation: a continuation token that this store did not produce (terminal).
+	ErrInvalidContinuation = fault.NewTerminal(fault.Invalid, "store: invalid continuation token")
 )
 
 // Options configures New. Exactly one of ConnectionString or Endpoint (+ Credential) is required.
@@ -118,8 +120,9 @@ func clientOptions(o Options) *aztables.ClientOptions {
 }
 
 func open(ctx context.Context, o Options, copts *aztables.ClientOptions) (*Store, error) {
-	// A SAS connection string puts sig= on every request URL; errors must not carry it.
-	copts.PerCallPolicies = append(copts.PerCallPolicies, redact.Policy{})
+	// A SAS connection string puts sig= on every request URL; errors must not carry it. The
+	// boundary policy (outermost) gives every failed call its fault code, once.
+	copts.PerCallPolicies = append(copts.PerCallPolicies, boundaryPolicy{}, redact.Policy{})
 	var (
 		svc *aztables.ServiceClient
 		err error
@@ -167,27 +170,90 @@ func tableExists(err error) bool {
 		re.ErrorCode != string(aztables.TableBeingDeleted)
 }
 
-// IsUnavailable reports whether err means "Table storage cannot be reached or is overloaded right now;
-// try again later": transport errors, timeouts (including an expired context deadline), 408, 429 and
-// 5xx. Conflicts, not-found and validation errors are not.
-func IsUnavailable(err error) bool {
-	if err == nil || errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrTooLarge) {
-		return false
+// Service names Table storage in errors and API answers.
+const Service = "Table storage"
+
+// tooLargeCodes are the Table service's 400 answers for a key, property or entity over its
+// limits (https://learn.microsoft.com/rest/api/storageservices/table-service-error-codes):
+// the same bad input as ErrTooLarge, which the store checks before sending (Azurite does not).
+var tooLargeCodes = []string{"EntityTooLarge", "PropertyValueTooLarge", "KeyValueTooLarge"}
+
+// answerFault is the store boundary's table: an error answer's code and class. Only bad input
+// is terminal. Every other store failure is retried: without Table storage plsgate can record
+// nothing, so acknowledging a trigger would drop it unrecorded (a 403 heals when the role
+// assignment is fixed, and Event Grid redelivers meanwhile).
+func answerFault(status int, errorCode string) (fault.Code, bool) {
+	if status == http.StatusBadRequest && slices.Contains(tooLargeCodes, errorCode) {
+		return fault.Invalid, true
 	}
+	switch {
+	case status == http.StatusRequestTimeout, status == http.StatusTooManyRequests, status >= 500:
+		return fault.Unavailable, false
+	case status == http.StatusNotFound:
+		return fault.NotFound, false
+	case status == http.StatusConflict, status == http.StatusPreconditionFailed:
+		return fault.Conflict, false
+	case status == http.StatusUnauthorized, status == http.StatusForbidden:
+		return fault.Forbidden, false
+	case status >= 400:
+		return fault.Refused, false
+	}
+	return fault.Internal, false
+}
+
+// Wrap is the store boundary: it gives err its code and class once (an error that has one,
+// such as the sentinels above, keeps it) and says what was being done. The Table clients'
+// pipeline applies it to every answer (boundaryPolicy); fakes call it to fail as the store does.
+func Wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if fault.Of(err) != nil {
+		if op == "" {
+			return err
+		}
+		return &fault.Error{Code: fault.CodeOf(err), Terminal: fault.IsTerminal(err), Service: fault.ServiceOf(err), Op: op, Err: err}
+	}
+	e := &fault.Error{Code: fault.Internal, Op: op, Err: err}
 	var re *azcore.ResponseError
 	if errors.As(err, &re) {
-		return re.StatusCode == http.StatusRequestTimeout || re.StatusCode == http.StatusTooManyRequests ||
-			re.StatusCode >= 500
+		e.Code, e.Terminal = answerFault(re.StatusCode, re.ErrorCode)
+		e.Service = Service
+		if e.Code == fault.Invalid {
+			e.Err = fmt.Errorf("%w: %w", ErrTooLarge, err) // the service's word for what check() refuses
+		}
+	} else if c, ok := fault.OfTransport(err); ok {
+		e.Code, e.Service = c, Service
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	return e
+}
+
+// boundaryPolicy runs per call, outside azcore's retry policy: the final error answer or
+// transport failure of every Table request leaves the pipeline as a *fault.Error. aztables'
+// generated client returns a pipeline error as is, and the *azcore.ResponseError built here is
+// the one it would build (runtime.NewResponseError), so errors.As keeps working.
+type boundaryPolicy struct{}
+
+func (boundaryPolicy) Do(req *policy.Request) (*http.Response, error) {
+	resp, err := req.Next()
+	if err != nil {
+		return resp, Wrap("", err)
+	}
+	if resp.StatusCode >= 400 {
+		return resp, Wrap("", runtime.NewResponseError(resp))
+	}
+	return resp, nil
+}
+
+// IsUnavailable reports whether err means "Table storage cannot be reached or is overloaded right now;
+// try again later": transport errors, timeouts (including an expired context deadline), 408, 429 and
+// 5xx — the codes Unavailable and Timeout. Conflicts, not-found and validation errors are not.
+func IsUnavailable(err error) bool {
+	switch fault.CodeOf(Wrap("", err)) {
+	case fault.Unavailable, fault.Timeout:
 		return true
 	}
-	if errors.Is(err, context.Canceled) {
-		return false
-	}
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
+	return false
 }
 
 // statusError ties a sentinel (ErrConflict, ErrNotFound) to the service's response error, so callers

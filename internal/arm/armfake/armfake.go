@@ -1,5 +1,5 @@
-// Package armfake is an in-memory arm.PrivateLinkServices and
-// arm.SharedPrivateLinks for unit tests (end-to-end tests use the emulator,
+// Package armfake is an in-memory resource.Provider (also arm.PrivateLinkServices)
+// and arm.SharedPrivateLinks for unit tests (end-to-end tests use the emulator,
 // internal/armemu). It counts reads, lists and writes, can fail the next
 // writes with 503 or hold them on a gate, keeps Rejected terminal as ARM does,
 // and moves a shared private link resource's status with the approval of its
@@ -17,6 +17,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/plsgate/plsgate/internal/arm"
+	"github.com/plsgate/plsgate/internal/resource"
 )
 
 // ServicePrefix is the default ARM.ServicePrefix: the private endpoint IDs
@@ -46,12 +47,34 @@ type ARM struct {
 	// connection from an endpoint whose ID starts with it carries its status
 	// to the shared private link resources of its PLS.
 	ServicePrefix string
+	// ResourceKind is the kind the fake serves as a resource.Provider (zero:
+	// resource.PrivateLinkService); its resources are stored like PLSs.
+	ResourceKind resource.Kind
 }
 
 var (
 	_ arm.PrivateLinkServices = (*ARM)(nil)
 	_ arm.SharedPrivateLinks  = (*ARM)(nil)
+	_ resource.Provider       = (*ARM)(nil)
 )
+
+// Kind is ResourceKind, or resource.PrivateLinkService when it is unset.
+func (f *ARM) Kind() resource.Kind {
+	if f.ResourceKind.Type == "" {
+		return resource.PrivateLinkService
+	}
+	return f.ResourceKind
+}
+
+// Get is GetPrivateLinkService (resource.Provider).
+func (f *ARM) Get(ctx context.Context, id string) (*resource.Resource, error) {
+	return f.GetPrivateLinkService(ctx, id)
+}
+
+// List is ListPrivateLinkServices (resource.Provider).
+func (f *ARM) List(ctx context.Context, sub string) iter.Seq2[[]*resource.Resource, error] {
+	return f.ListPrivateLinkServices(ctx, sub)
+}
 
 // New returns an empty fake.
 func New() *ARM {
@@ -60,7 +83,7 @@ func New() *ARM {
 
 // HTTPError is the error ARM answers with an HTTP status code.
 func HTTPError(code int) error {
-	return fmt.Errorf("armfake: %w", &azcore.ResponseError{StatusCode: code, ErrorCode: fmt.Sprint(code)})
+	return arm.Wrap("armfake", &azcore.ResponseError{StatusCode: code, ErrorCode: fmt.Sprint(code)}) // as *Client fails
 }
 
 // Add stores a PLS (replacing one with its ID); the fake owns p from then on.

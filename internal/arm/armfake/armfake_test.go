@@ -7,6 +7,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/plsgate/plsgate/internal/arm"
+	"github.com/plsgate/plsgate/internal/resource"
 )
 
 const (
@@ -78,5 +79,35 @@ func TestARM(t *testing.T) {
 	}
 	if f.Writes.Load() != 4 {
 		t.Fatalf("writes %d", f.Writes.Load())
+	}
+}
+
+// TestProvider: the fake is a resource.Provider of the PLS kind, or of the kind it is told,
+// reachable through arm.Dispatch like a real provider.
+func TestProvider(t *testing.T) {
+	ctx := context.Background()
+	f := New()
+	if f.Kind().Type != resource.PrivateLinkService.Type {
+		t.Fatalf("kind = %+v", f.Kind())
+	}
+	f.Add(&arm.PrivateLinkService{ID: pls, SubscriptionID: sub, Connections: []arm.Connection{{Name: "c", Status: arm.StatusPending}}})
+	d := arm.Dispatch(resource.Providers{"microsoft.network/privatelinkservices": f})
+	if r, err := d.GetPrivateLinkService(ctx, pls); err != nil || len(r.Connections) != 1 || f.Gets.Load() != 1 {
+		t.Fatalf("Get through Dispatch: %+v %v (gets %d)", r, err, f.Gets.Load())
+	}
+	n := 0
+	for page, err := range f.List(ctx, sub) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(page)
+	}
+	if n != 1 {
+		t.Errorf("List = %d resources", n)
+	}
+	g := New()
+	g.ResourceKind = resource.Kind{Type: "Contoso.Fake/gadgets"}
+	if g.Kind().Type != "Contoso.Fake/gadgets" {
+		t.Errorf("kind = %+v", g.Kind())
 	}
 }

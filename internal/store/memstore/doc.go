@@ -6,6 +6,10 @@
 // Over net/rpc (Serve, Dial) it lives in another process, as Table storage
 // does in Azure, so a scanning process's memory is its own.
 //
+// The conformance suite (internal/store/storetest, run by internal/store's
+// TestConformance) holds it, directly and over RPC, to the Azure Table
+// store's semantics, including the record-then-act protocol's verbs.
+//
 // Tests inject faults with Store.Down (every call fails as unavailable) and
 // Store.FailAppends.
 //

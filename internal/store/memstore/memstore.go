@@ -36,10 +36,10 @@ type Store struct {
 	}
 }
 
-// Unavailable returns the error of a store that is Down: a 503 that
-// store.IsUnavailable recognises.
+// Unavailable returns the error of a store that is Down: a 503 through the
+// store's boundary (store.Wrap), as the Table store fails.
 func Unavailable() error {
-	return fmt.Errorf("memstore: %w", &azcore.ResponseError{StatusCode: 503, ErrorCode: "ServerBusy"})
+	return store.Wrap("memstore", &azcore.ResponseError{StatusCode: 503, ErrorCode: "ServerBusy"})
 }
 
 func (s *Store) down() error {
@@ -155,7 +155,9 @@ func (s *Store) GetConnection(_ context.Context, plsID, name string) (*store.Con
 	return &c, nil
 }
 
-// PutConnection adds (ETag "") or replaces with If-Match; store.ErrConflict otherwise.
+// PutConnection adds (ETag "") or replaces with If-Match: store.ErrConflict when the row
+// exists or its ETag changed, store.ErrNotFound when an If-Match finds no row. A zero
+// UpdatedAt is set to now.
 func (s *Store) PutConnection(_ context.Context, c *store.Connection) error {
 	if err := s.down(); err != nil {
 		return err
@@ -165,8 +167,14 @@ func (s *Store) PutConnection(_ context.Context, c *store.Connection) error {
 	pk := partition(c.PLSID)
 	p := s.conns[pk]
 	cur, exists := p[c.Name]
-	if c.ETag == "" && exists || c.ETag != "" && (!exists || cur.ETag != c.ETag) {
+	switch {
+	case c.ETag != "" && !exists: // Table storage answers an If-Match on a missing row with 404
+		return store.ErrNotFound
+	case c.ETag == "" && exists || c.ETag != "" && cur.ETag != c.ETag:
 		return store.ErrConflict
+	}
+	if c.UpdatedAt.IsZero() {
+		c.UpdatedAt = time.Now().UTC()
 	}
 	if p == nil {
 		p = map[string]store.Connection{}
@@ -420,7 +428,7 @@ func sentinel(err error) error {
 	if err == nil {
 		return nil
 	}
-	for _, s := range []error{store.ErrNotFound, store.ErrConflict} {
+	for _, s := range []error{store.ErrNotFound, store.ErrConflict, store.ErrInvalidContinuation} {
 		if err.Error() == s.Error() {
 			return s
 		}

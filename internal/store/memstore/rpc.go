@@ -43,9 +43,11 @@ func (v *Service) GetConnection(k Key, r *store.Connection) error {
 	return err
 }
 
-func (v *Service) PutConnection(c store.Connection, etag *string) error {
+// PutConnection answers the row as written (ETag, a defaulted UpdatedAt), as the direct store
+// leaves it in the caller's struct.
+func (v *Service) PutConnection(c store.Connection, r *store.Connection) error {
 	err := v.s.PutConnection(context.Background(), &c)
-	*etag = c.ETag
+	*r = c
 	return err
 }
 
@@ -185,11 +187,11 @@ func (c *Client) GetConnection(_ context.Context, plsID, name string) (*store.Co
 }
 
 func (c *Client) PutConnection(_ context.Context, row *store.Connection) error {
-	var etag string
-	if err := c.call("Store.PutConnection", *row, &etag); err != nil {
+	var r store.Connection
+	if err := c.call("Store.PutConnection", *row, &r); err != nil {
 		return sentinel(err)
 	}
-	row.ETag = etag
+	*row = r
 	return nil
 }
 

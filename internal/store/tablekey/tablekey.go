@@ -5,14 +5,16 @@
 package tablekey
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/plsgate/plsgate/internal/fault"
 )
 
-// ErrTooLarge: a key exceeds Azure's limit (the store's ErrTooLarge is this error).
-var ErrTooLarge = errors.New("store: exceeds an Azure Table storage limit")
+// ErrTooLarge: a key exceeds Azure's limit (the store's ErrTooLarge is this error). Bad input:
+// terminal, a retry cannot shorten it.
+var ErrTooLarge = fault.NewTerminal(fault.Invalid, "store: exceeds an Azure Table storage limit")
 
 // MaxBytes is Azure's key size limit (1 KiB). The service stores strings as UTF-16, so the limit is
 // counted in UTF-16 bytes — conservative for ASCII keys, exact for the service.
