@@ -91,7 +91,7 @@ func start(ctx context.Context, o Options, p *printer) (s *stack, err error) {
 	if s.azurite, err = azurite.Launch(ctx, o.Root, filepath.Join(dir, "azurite")); err != nil {
 		return s, fmt.Errorf("start Azurite: %w", err)
 	}
-	p.component("Table storage", "Azurite "+azuriteVersion(o.Root)+" (./node_modules)", fmt.Sprintf("http://127.0.0.1:%d/%s", s.azurite.Port, azurite.AccountName))
+	p.component("Table storage", "Azurite "+azurite.Version(o.Root)+" (./node_modules)", fmt.Sprintf("http://127.0.0.1:%d/%s", s.azurite.Port, azurite.AccountName))
 
 	// Azure Resource Manager + Event Grid, seeded with the demo world.
 	s.arm = armemu.New(armemu.Options{
@@ -149,7 +149,7 @@ func start(ctx context.Context, o Options, p *printer) (s *stack, err error) {
 		return s, err
 	}
 	s.handlerURL = "http://127.0.0.1:" + strconv.Itoa(port)
-	if err := s.waitReady(ctx); err != nil {
+	if err := devenv.WaitHandler(ctx, s.handlerURL, s.childDone, func() string { return fmt.Sprintf("%v: %s", s.child.ProcessState, s.logTail()) }); err != nil {
 		return s, err
 	}
 	p.component("plsgate", fmt.Sprintf("%s serve (pid %d), policy %s", filepath.Base(o.Executable), s.child.Process.Pid, policyRel), s.handlerURL)
@@ -247,31 +247,6 @@ func (s *stack) startChild(ctx context.Context) error {
 	s.child, s.childDone = cmd, make(chan struct{})
 	go func() { _ = cmd.Wait(); close(s.childDone) }()
 	return nil
-}
-
-// waitReady polls GET / until the handler answers, as the host does before
-// it sends any invocation.
-func (s *stack) waitReady(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	c := &http.Client{Timeout: time.Second}
-	for {
-		select {
-		case <-s.childDone:
-			return fmt.Errorf("plsgate serve exited (%v) before answering GET /: %s", s.child.ProcessState, s.logTail())
-		default:
-		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.handlerURL+"/", nil)
-		if resp, err := c.Do(req); err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("plsgate serve did not answer GET / on %s: %w", s.handlerURL, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
 
 // waitAPI waits until plsgate has opened Table storage (the API answers 503
@@ -420,21 +395,6 @@ func (s *stack) stop(keepLogs bool) {
 			_ = os.RemoveAll(s.dir)
 		}
 	})
-}
-
-// azuriteVersion reads the installed Azurite's version (for the header).
-func azuriteVersion(root string) string {
-	b, err := os.ReadFile(filepath.Join(root, "node_modules", "azurite", "package.json"))
-	if err != nil {
-		return "(version unknown)"
-	}
-	var pkg struct {
-		Version string `json:"version"`
-	}
-	if json.Unmarshal(b, &pkg) != nil || pkg.Version == "" {
-		return "(version unknown)"
-	}
-	return pkg.Version
 }
 
 func clip(s string, n int) string {

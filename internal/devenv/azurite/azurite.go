@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -253,4 +254,19 @@ func (t *tailBuffer) String() string {
 		return "(no output)"
 	}
 	return s
+}
+
+// Version reads the installed Azurite's version from root's node_modules (for headers and reports).
+func Version(root string) string {
+	b, err := os.ReadFile(filepath.Join(root, "node_modules", "azurite", "package.json"))
+	if err != nil {
+		return "(version unknown)"
+	}
+	var pkg struct {
+		Version string `json:"version"`
+	}
+	if json.Unmarshal(b, &pkg) != nil || pkg.Version == "" {
+		return "(version unknown)"
+	}
+	return pkg.Version
 }

@@ -213,7 +213,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	fmt.Fprintf(out, "latencybench: %d requests per mode (sequential, then bursts of %d), one PLS per request in flight (pool of %d), %d concurrent Event Grid deliveries\n",
 		o.n, o.burst, o.burst, o.parallelism)
 	fmt.Fprintf(out, "machine: %d CPUs, GOMAXPROCS %d; stack: host emulator → plsgate serve (child process) → ARM emulator; Azurite %s (Table calls through a timing proxy)\n\n",
-		rep.CPUs, rep.GOMAXPROCS, azuriteVersion(root))
+		rep.CPUs, rep.GOMAXPROCS, devazurite.Version(root))
 	var failed []string
 	for li, lat := range o.armLatencies {
 		for _, sc := range o.scenarios {
@@ -536,18 +536,4 @@ func loadAverage() string {
 		return "?"
 	}
 	return strings.Join(f[:3], " ")
-}
-
-func azuriteVersion(root string) string {
-	b, err := os.ReadFile(filepath.Join(root, "node_modules", "azurite", "package.json"))
-	if err != nil {
-		return "(version unknown)"
-	}
-	var pkg struct {
-		Version string `json:"version"`
-	}
-	if json.Unmarshal(b, &pkg) != nil || pkg.Version == "" {
-		return "(version unknown)"
-	}
-	return pkg.Version
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/plsgate/plsgate/internal/app"
 	"github.com/plsgate/plsgate/internal/armemu"
 	"github.com/plsgate/plsgate/internal/config"
+	"github.com/plsgate/plsgate/internal/devenv"
 	devazurite "github.com/plsgate/plsgate/internal/devenv/azurite"
 	"github.com/plsgate/plsgate/internal/hostemu"
 )
@@ -208,7 +209,7 @@ func startStack(ctx context.Context, c stackConfig) (s *stack, err error) {
 	s.child, s.childDone = cmd, make(chan struct{})
 	go func() { _ = cmd.Wait(); close(s.childDone) }()
 	s.handlerURL = "http://127.0.0.1:" + strconv.Itoa(port)
-	if err := s.waitHandler(ctx); err != nil {
+	if err := devenv.WaitHandler(ctx, s.handlerURL, s.childDone, func() string { return fmt.Sprintf("%v: %s", s.child.ProcessState, s.logTail()) }); err != nil {
 		return s, err
 	}
 
@@ -269,30 +270,6 @@ func childEnv(environ []string, settings map[string]string) []string {
 		env = append(env, k+"="+settings[k])
 	}
 	return env
-}
-
-// waitHandler polls GET / until plsgate answers, as the host does.
-func (s *stack) waitHandler(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	c := &http.Client{Timeout: time.Second}
-	for {
-		select {
-		case <-s.childDone:
-			return fmt.Errorf("plsgate serve exited (%v) before answering GET /: %s", s.child.ProcessState, s.logTail())
-		default:
-		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.handlerURL+"/", nil)
-		if resp, err := c.Do(req); err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("plsgate serve did not answer GET / on %s: %w: %s", s.handlerURL, ctx.Err(), s.logTail())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
 
 // waitAPI waits until plsgate has opened Table storage (503 until then).
