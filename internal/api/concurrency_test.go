@@ -13,6 +13,7 @@ import (
 	"github.com/plsgate/plsgate/internal/arm"
 	"github.com/plsgate/plsgate/internal/arm/armfake"
 	"github.com/plsgate/plsgate/internal/reconcile"
+	"github.com/plsgate/plsgate/internal/resource"
 )
 
 // realAPI is the API over the real reconciler, itself over in-memory ARM and Table storage.
@@ -27,7 +28,9 @@ func newRealAPI(t *testing.T) *realAPI {
 	t.Helper()
 	ra := &realAPI{arm: armfake.New(), clock: testNow}
 	st := newFakeStore()
-	r := &reconcile.Reconciler{ARM: ra.arm, Store: st, Policy: mustPolicy(t), Now: ra.now,
+	providers := resource.Providers{}
+	providers.Add(ra.arm)
+	r := &reconcile.Reconciler{Providers: providers, Store: st, Policy: mustPolicy(t), Now: ra.now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	o := Options{
 		Deciders: r, Store: st, Runs: st, Policy: r.Policy, Scope: reconcileScope(), Now: ra.now,

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/plsgate/plsgate/internal/arm"
 	"github.com/plsgate/plsgate/internal/policy"
 	"github.com/plsgate/plsgate/internal/reconcile"
+	"github.com/plsgate/plsgate/internal/resource"
 	"github.com/plsgate/plsgate/internal/store"
 )
 
@@ -294,7 +294,7 @@ func (a *API) history(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	plsID, name, _ := arm.ParseConnectionID(id)
+	plsID, name, _ := resource.SplitConnectionID(id)
 	ctx := r.Context()
 	items, err := a.o.Store.ListTransitions(ctx, plsID, name, limit)
 	if err != nil {

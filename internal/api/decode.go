@@ -13,8 +13,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/plsgate/plsgate/internal/arm"
 	"github.com/plsgate/plsgate/internal/policy"
+	"github.com/plsgate/plsgate/internal/resource"
 	"github.com/plsgate/plsgate/internal/store"
 )
 
@@ -148,28 +148,40 @@ func parseDecisionRequest(data []byte) (decisionRequest, error) {
 	return req, nil
 }
 
+// checkConnectionID validates the ID of a private endpoint connection on a resource of any
+// registered kind (resource.Kinds: a private link service, or another kind plsgate manages).
 func checkConnectionID(id string) error {
-	plsID, name, err := arm.ParseConnectionID(id)
-	if err != nil {
-		return badRequest(CodeInvalidID, "connectionId is not a private endpoint connection ID "+
-			"(/subscriptions/…/resourceGroups/…/providers/Microsoft.Network/privateLinkServices/…/privateEndpointConnections/…)")
+	resID, name, err := resource.SplitConnectionID(id)
+	if _, ok := resource.KindOf(resID); err != nil || !ok {
+		return badRequest(CodeInvalidID, "connectionId is not the ID of a private endpoint connection on a resource plsgate manages "+
+			"(/subscriptions/…/resourceGroups/…/providers/{type}/{name}/privateEndpointConnections/{name}, {type} one of: "+kindList()+")")
 	}
-	if store.CheckConnectionKeys(plsID, name) != nil {
+	if store.CheckConnectionKeys(resID, name) != nil {
 		return keyTooLong("connectionId")
 	}
 	return nil
 }
 
-// checkPLSID validates a private link service ID given in field.
+// checkPLSID validates the ID of a resource of any registered kind (a private link service
+// usually; the field names keep their PLS spelling) given in field.
 func checkPLSID(field, id string) error {
-	if _, _, _, err := arm.ParsePrivateLinkServiceID(id); err != nil {
-		return badRequest(CodeInvalidID, field+" is not a private link service ID "+
-			"(/subscriptions/…/resourceGroups/…/providers/Microsoft.Network/privateLinkServices/…)")
+	if rid, _, ok := resource.ResourceOf(id); !ok || !resource.Same(rid, id) {
+		return badRequest(CodeInvalidID, field+" is not the ID of a private link service or another resource plsgate manages "+
+			"(/subscriptions/…/resourceGroups/…/providers/{type}/{name}, {type} one of: "+kindList()+")")
 	}
 	if store.CheckPLSKey(id) != nil {
 		return keyTooLong(field)
 	}
 	return nil
+}
+
+// kindList names the registered resource types, for messages.
+func kindList() string {
+	var types []string
+	for _, k := range resource.Kinds() {
+		types = append(types, k.Type)
+	}
+	return strings.Join(types, ", ")
 }
 
 // keyTooLong refuses an ID that cannot be stored: plsgate keys its tables by the PLS ID and the

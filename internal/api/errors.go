@@ -157,7 +157,7 @@ func classify(err error) *apiError {
 		var snf *reconcile.ServiceNotFoundError
 		if errors.As(err, &snf) {
 			return newError(http.StatusNotFound, CodeNotFound,
-				"private link service not found: Azure Resource Manager does not know it and plsgate has no record of it; check the ID")
+				snf.Noun()+" not found: Azure Resource Manager does not know it and plsgate has no record of it; check the ID")
 		}
 	case fault.Invalid:
 		for _, in := range invalidInputs {

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/plsgate/plsgate/internal/arm"
 	"github.com/plsgate/plsgate/internal/reconcile"
+	"github.com/plsgate/plsgate/internal/resource"
 	"github.com/plsgate/plsgate/internal/store"
 )
 
@@ -97,16 +97,17 @@ func (a *API) reconcile(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, log, http.StatusOK, resp)
 }
 
-// checkScope refuses (403 NotInScope) a private link service outside the configured scope,
-// SCOPE_SUBSCRIPTIONS ∪ SCOPE_PLS_IDS, as the event path decides it (no scope: every PLS). A
-// route that names a PLS or connection acts only on what plsgate manages.
+// checkScope refuses (403 NotInScope) a resource (a private link service, or of another
+// registered kind) outside the configured scope, SCOPE_SUBSCRIPTIONS ∪ SCOPE_PLS_IDS, as the
+// event path decides it (no scope: every resource). A route that names a resource or a
+// connection acts only on what plsgate manages.
 func (a *API) checkScope(plsID string) error {
 	s := a.o.Scope
 	if len(s.Subscriptions) == 0 && len(s.PLSIDs) == 0 {
 		return nil
 	}
-	n := arm.NormalizeID(plsID)
-	if sub := arm.SubscriptionOf(n); sub != "" {
+	n := resource.Normalize(plsID)
+	if sub := resource.SubscriptionOf(n); sub != "" {
 		for _, x := range s.Subscriptions {
 			if strings.EqualFold(strings.TrimSpace(x), sub) {
 				return nil
@@ -114,17 +115,17 @@ func (a *API) checkScope(plsID string) error {
 		}
 	}
 	for _, id := range s.PLSIDs {
-		if arm.NormalizeID(id) == n {
+		if resource.Normalize(id) == n {
 			return nil
 		}
 	}
 	return newError(http.StatusForbidden, CodeNotInScope,
-		"not in scope: plsgate manages only the private link services of SCOPE_SUBSCRIPTIONS and SCOPE_PLS_IDS")
+		"not in scope: plsgate manages only the private link services (and resources of its other kinds) of SCOPE_SUBSCRIPTIONS and SCOPE_PLS_IDS")
 }
 
 // checkConnectionScope is checkScope for a connection ID (already validated).
 func (a *API) checkConnectionScope(connectionID string) error {
-	plsID, _, err := arm.ParseConnectionID(connectionID)
+	plsID, _, err := resource.SplitConnectionID(connectionID)
 	if err != nil {
 		return err
 	}

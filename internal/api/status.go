@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/plsgate/plsgate/internal/arm"
 	"github.com/plsgate/plsgate/internal/reconcile"
+	"github.com/plsgate/plsgate/internal/resource"
 	"github.com/plsgate/plsgate/internal/store"
 )
 
@@ -195,12 +195,12 @@ func (a *API) statusData(r *http.Request) (*statusData, error) {
 	byPLS := map[string]*serviceView{}
 	for _, c := range conns {
 		counts[c.Status]++
-		key := arm.NormalizeID(c.PLSID)
+		key := resource.Normalize(c.PLSID)
 		sv := byPLS[key]
 		if sv == nil {
 			sv = &serviceView{ID: c.PLSID, Name: lastSegment(c.PLSID)}
-			if sub, rg, name, err := arm.ParsePrivateLinkServiceID(c.PLSID); err == nil {
-				sv.Subscription, sv.ResourceGroup, sv.Name = sub, rg, name
+			if id, err := resource.Parse(c.PLSID); err == nil { // a PLS, or a resource of another kind
+				sv.Subscription, sv.ResourceGroup, sv.Name = id.Subscription, id.ResourceGroup, id.Name()
 			}
 			byPLS[key] = sv
 		}

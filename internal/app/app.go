@@ -123,12 +123,12 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, deps Deps
 		}
 		a.publisher, notifier = p, p
 	}
-	providers := arm.Providers(armClient)
+	providers := arm.Providers(armClient) // every registered kind, on this client
 	for _, p := range deps.Providers {
 		providers.Add(p)
 	}
 	a.Reconciler = &reconcile.Reconciler{
-		ARM: arm.Dispatch(providers), Store: st, Policy: pol, Notifier: notifier,
+		Providers: providers, Store: st, Policy: pol, Notifier: notifier,
 		WebPubSubIDs: cfg.WebPubSubIDs, DryRun: cfg.DryRun, EnforceDrift: cfg.DriftMode == config.DriftEnforce,
 		FailedRetryInterval: cfg.FailedRetryInterval,
 		Logger:              logger,

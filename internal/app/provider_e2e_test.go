@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"iter"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -223,5 +224,32 @@ func TestNewResourceKindReconciledEndToEnd(t *testing.T) {
 	}
 	if n := len(prov.writes); n != 2 {
 		t.Errorf("%d provider writes after the tick, want 2 (pe-2.def stays Pending)", n)
+	}
+
+	// The manual routes need no edit either: an operator approves the next request through the
+	// Functions host (the API's ID checks, scope, reconcile's Apply, the provider's write), then
+	// reads its history and reconciles the gadget by ID.
+	env.ARM.ResetCounters() // the tick listed the PLSs
+	prov.addConnection(gid, pending("pe-4.jkl", "gadget please"))
+	connID := resource.ConnectionID(gid, "pe-4.jkl")
+	st, body := env.API(t, http.MethodPost, "/api/v1/connections/approve", map[string]any{"connectionId": connID, "reason": "CHG-7: gadget onboarding"}, nil)
+	var out struct{ PrivateLinkServiceID, ConnectionID, From, To, Result string }
+	if err := json.Unmarshal(body, &out); st != http.StatusOK || err != nil || out.Result != "approved" || out.To != resource.StatusApproved ||
+		!resource.Same(out.PrivateLinkServiceID, gid) || !resource.Same(out.ConnectionID, connID) {
+		t.Fatalf("approve a gadget's connection: %d %s", st, body)
+	}
+	if s := prov.status(gid, "pe-4.jkl"); s != resource.StatusApproved || len(prov.writes) != 3 {
+		t.Errorf("after the API approval: pe-4.jkl %s, %d provider writes (want Approved, 3)", s, len(prov.writes))
+	}
+	if st, body = env.API(t, http.MethodGet, "/api/v1/connections/history?connectionId="+url.QueryEscape(connID), nil, nil); st != http.StatusOK ||
+		!strings.Contains(string(body), `"actor": "function-key"`) || !strings.Contains(string(body), "CHG-7: gadget onboarding") {
+		t.Errorf("history of the gadget's connection: %d %s", st, body)
+	}
+	if st, body = env.API(t, http.MethodPost, "/api/v1/reconcile", map[string]any{"privateLinkServiceId": gid}, nil); st != http.StatusOK ||
+		!strings.Contains(string(body), `"complete": true`) {
+		t.Errorf("reconcile the gadget by ID: %d %s", st, body)
+	}
+	if n := env.ARMCalls(); n != 0 {
+		t.Errorf("%d calls reached the ARM emulator from the manual routes", n)
 	}
 }

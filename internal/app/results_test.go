@@ -18,6 +18,7 @@ import (
 	"github.com/plsgate/plsgate/internal/fault"
 	"github.com/plsgate/plsgate/internal/policy"
 	"github.com/plsgate/plsgate/internal/reconcile"
+	"github.com/plsgate/plsgate/internal/resource"
 	"github.com/plsgate/plsgate/internal/store"
 	"github.com/plsgate/plsgate/internal/store/memstore"
 )
@@ -92,9 +93,11 @@ func eventApp(t *testing.T) (*App, *armfake.ARM) {
 		ID: eventsPLS + "/privateEndpointConnections/c1", Name: "c1", Status: reconcile.StatusPending, Description: "let me in, 7f3a",
 		PrivateEndpointID: "/subscriptions/" + eventsSub + "/resourceGroups/rg/providers/Microsoft.Network/privateEndpoints/pe1",
 	}}})
+	providers := resource.Providers{}
+	providers.Add(fa)
 	a := &App{
 		Config:     &config.Config{},
-		Reconciler: &reconcile.Reconciler{ARM: fa, Store: memstore.New(), Policy: pol},
+		Reconciler: &reconcile.Reconciler{Providers: providers, Store: memstore.New(), Policy: pol},
 		Classifier: events.NewClassifier(events.Scope{}),
 		Logger:     slog.New(slog.DiscardHandler),
 	}
@@ -128,7 +131,7 @@ func TestUnexpectedErrorOnEventPathFailsInvocation(t *testing.T) {
 	if err := deliver(t, a, connectionWrite("ev-1")); err != nil {
 		t.Fatalf("redelivery: %v", err)
 	}
-	pls, _ := fa.GetPrivateLinkService(context.Background(), eventsPLS)
+	pls, _ := fa.Get(context.Background(), eventsPLS)
 	if pls.Connections[0].Status != reconcile.StatusApproved {
 		t.Fatalf("after redelivery: %s, want Approved", pls.Connections[0].Status)
 	}

@@ -42,8 +42,8 @@ type Options struct {
 	Audience string
 }
 
-// Client implements PrivateLinkServices, PrivateEndpoints and SharedPrivateLinks
-// on the Azure SDK. It is safe for concurrent use.
+// Client implements PrivateEndpoints, SharedPrivateLinks and the private link
+// service operations its PLSProvider serves, on the Azure SDK. It is safe for concurrent use.
 type Client struct {
 	cred  azcore.TokenCredential
 	opts  *azarm.ClientOptions

@@ -4,14 +4,14 @@
 //   - the providers (resource.Provider) of every resource kind whose
 //     connections plsgate approves, one file each, registered by ARM type with
 //     RegisterProvider and built together by Providers; the private link
-//     service (pls_provider.go) is the first. Dispatch serves the older
-//     PrivateLinkServices interface from them;
+//     service (pls_provider.go) is the first; reconcile takes the built
+//     resource.Providers and finds each ID's provider by its kind;
 //   - the domain types plsgate reasons about (PrivateEndpoint,
 //     SharedPrivateLinkResource; PrivateLinkService, Connection and
 //     ConnectionUpdate are the resource package's), mapped from the SDK models;
-//   - three small consumer-side interfaces (PrivateLinkServices, PrivateEndpoints,
-//     SharedPrivateLinks) listing only the operations plsgate calls, so tests pass
-//     fakes and the reconciler never sees an SDK type;
+//   - two small consumer-side interfaces (PrivateEndpoints, SharedPrivateLinks)
+//     listing only the operations plsgate calls besides the providers', so tests
+//     pass fakes and the reconciler never sees an SDK type;
 //   - *Client, their implementation on resourcemanager/network/armnetwork/v7 and
 //     resourcemanager/webpubsub/armwebpubsub, with one ClientFactory per
 //     subscription built lazily and cached (SDK clients are bound to a subscription);

@@ -37,12 +37,6 @@ func (p *PLSProvider) List(ctx context.Context, subscription string) iter.Seq2[[
 	return p.c.ListPrivateLinkServices(ctx, subscription)
 }
 
-// ListByResourceGroup streams one resource group's private link services
-// (PrivateLinkServices_List).
-func (p *PLSProvider) ListByResourceGroup(ctx context.Context, subscription, resourceGroup string) iter.Seq2[[]*resource.Resource, error] {
-	return p.c.ListPrivateLinkServicesByResourceGroup(ctx, subscription, resourceGroup)
-}
-
 // GetConnection reads one connection (PrivateLinkServices_GetPrivateEndpointConnection).
 func (p *PLSProvider) GetConnection(ctx context.Context, resourceID, name string) (*resource.Connection, error) {
 	return p.c.GetConnection(ctx, resourceID, name)

@@ -17,7 +17,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 	netfake "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7/fake"
 
-	"github.com/plsgate/plsgate/internal/fault"
 	"github.com/plsgate/plsgate/internal/resource"
 )
 
@@ -136,7 +135,7 @@ func TestRegisteredKindsAreInOperations(t *testing.T) {
 	}
 }
 
-// gadgets is a provider registered by this test only, for the registry and Dispatch.
+// gadgets is a provider registered by this test only, for the registry.
 type gadgets struct {
 	kind  resource.Kind
 	items []*resource.Resource
@@ -169,10 +168,10 @@ func (g *gadgets) UpdateConnection(_ context.Context, id string, u resource.Conn
 	return &resource.Connection{ID: resource.ConnectionID(id, u.Name), Name: u.Name, Status: u.Status}, nil
 }
 
-// TestRegisterProviderAndDispatch: a provider registered by its kind alone is
-// built by Providers, its kind is known to resource, and Dispatch routes the
-// old PrivateLinkServices calls by ID to it or to the PLS provider.
-func TestRegisterProviderAndDispatch(t *testing.T) {
+// TestRegisterProvider: a provider registered by its kind alone is built by
+// Providers next to the PLS provider, its kind is known to resource, and the
+// built set routes each ID (resource or connection) to its kind's provider.
+func TestRegisterProvider(t *testing.T) {
 	kind := resource.Kind{Type: "Contoso.ArmTest/gadgets", OperationPrefix: "Contoso.ArmTest/gadgets/",
 		Actions: []string{"Contoso.ArmTest/gadgets/read"}}
 	gid := "/subscriptions/" + subNet + "/resourceGroups/rg-net/providers/Contoso.ArmTest/gadgets/g1"
@@ -186,61 +185,56 @@ func TestRegisterProviderAndDispatch(t *testing.T) {
 	if _, ok := resource.KindOf(gid + "/privateEndpointConnections/c"); !ok {
 		t.Fatal("RegisterProvider did not register the kind with resource")
 	}
+	got := ProviderKinds()
+	gi := slices.IndexFunc(got, func(k resource.Kind) bool { return k.Type == kind.Type })
+	pi := slices.IndexFunc(got, func(k resource.Kind) bool { return k.Type == resource.PrivateLinkService.Type })
+	if gi < 0 || pi < gi {
+		t.Errorf("ProviderKinds = %+v, want the gadget and then the PLS (type order)", got)
+	}
 
 	c, rec := newFakeClient(t, plsServer(t), nil)
-	d := Dispatch(Providers(c))
+	ps := Providers(c)
 	ctx := context.Background()
-	if r, err := d.GetPrivateLinkService(ctx, gid); err != nil || r.Name != "g1" {
-		t.Fatalf("gadget read: %+v %v", r, err)
+	p, err := ps.For(gid + "/privateEndpointConnections/c")
+	if err != nil || p != g {
+		t.Fatalf("gadget connection: provider %v, %v", p, err)
 	}
-	if r, err := d.GetPrivateLinkService(ctx, plsID); err != nil || r.Name != "pls-chat" {
-		t.Fatalf("PLS read: %+v %v", r, err)
-	}
-	if _, err := d.UpdateConnection(ctx, gid, resource.ConnectionUpdate{Name: "c", Status: resource.StatusApproved}); err != nil {
+	if _, err := p.UpdateConnection(ctx, gid, resource.ConnectionUpdate{Name: "c", Status: resource.StatusApproved}); err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{gid + " c Approved"}; !slices.Equal(g.wrote, want) {
 		t.Errorf("gadget writes = %q, want %q", g.wrote, want)
 	}
-	var names []string
-	for page, err := range d.ListPrivateLinkServices(ctx, subNet) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range page {
-			names = append(names, r.Name)
-		}
+	if len(rec.Calls()) != 0 {
+		t.Errorf("a gadget call reached ARM: %v", rec.Calls())
 	}
-	if want := []string{"g1", "a", "b"}; !slices.Equal(names, want) { // Contoso.ArmTest < Microsoft.Network
-		t.Errorf("listed %v, want %v", names, want)
+	p, err = ps.For(plsID)
+	if err != nil {
+		t.Fatal(err)
 	}
-	names = nil
-	for page, err := range d.ListPrivateLinkServicesByResourceGroup(ctx, subNet, "other-rg") {
-		if err != nil {
-			break // the PLS fake has no resource-group pager: the gadget part is what is checked
-		}
-		for _, r := range page {
-			names = append(names, r.Name)
-		}
+	if r, err := p.Get(ctx, plsID); err != nil || r.Name != "pls-chat" {
+		t.Fatalf("PLS read: %+v %v", r, err)
 	}
-	if slices.Contains(names, "g1") {
-		t.Errorf("a gadget of rg-net listed for other-rg: %v", names)
-	}
-	before := len(rec.Calls())
-	_, err := d.GetPrivateLinkService(ctx, "/subscriptions/"+subNet+"/resourceGroups/rg/providers/Other.NS/things/x")
-	if !errors.Is(err, ErrInvalidArgument) || IsRetryable(err) {
-		t.Errorf("unknown kind: err = %v, want ErrInvalidArgument", err)
-	}
-	if len(rec.Calls()) != before {
-		t.Error("an ID of no registered kind reached ARM")
+	if _, err := ps.For("/subscriptions/" + subNet + "/resourceGroups/rg/providers/Other.NS/things/x"); err == nil {
+		t.Error("an ID of no registered kind found a provider")
 	}
 }
 
-// TestDispatchUnknownKindIsTerminal: an ID no provider serves is bad input, which no
-// retry fixes (fault's terminal class), not a failure worth an Event Grid redelivery.
-func TestDispatchUnknownKindIsTerminal(t *testing.T) {
-	_, err := Dispatch(resource.Providers{}).GetPrivateLinkService(context.Background(), plsID)
-	if !errors.Is(err, ErrInvalidArgument) || !fault.IsTerminal(err) || fault.CodeOf(err) != fault.Invalid {
-		t.Errorf("err = %v (terminal %v, code %s)", err, fault.IsTerminal(err), fault.CodeOf(err))
-	}
+// TestProvidersPanicOnAMismatchedFactory: a factory whose provider serves another kind than
+// it was registered for is a programming error, caught when the providers are built.
+func TestProvidersPanicOnAMismatchedFactory(t *testing.T) {
+	kind := resource.Kind{Type: "Contoso.ArmTest/liars", OperationPrefix: "Contoso.ArmTest/liars/"}
+	RegisterProvider(kind, func(c *Client) resource.Provider { return NewPLSProvider(c) })
+	defer func() {
+		providersMu.Lock()
+		delete(factories, strings.ToLower(kind.Type))
+		providersMu.Unlock()
+	}()
+	defer func() {
+		if recover() == nil {
+			t.Error("Providers built a provider registered for another kind")
+		}
+	}()
+	c, _ := newFakeClient(t, plsServer(t), nil)
+	Providers(c)
 }

@@ -2,7 +2,6 @@ package arm
 
 import (
 	"context"
-	"iter"
 	"time"
 
 	"github.com/plsgate/plsgate/internal/resource"
@@ -58,18 +57,6 @@ type SharedPrivateLinkResource struct {
 	CreatedAt time.Time
 }
 
-// PrivateLinkServices is what plsgate does with private link services. It
-// predates resource.Provider: Dispatch serves it from every registered
-// provider, so a caller written against it reaches every kind.
-type PrivateLinkServices interface {
-	GetPrivateLinkService(ctx context.Context, plsID string) (*PrivateLinkService, error)
-	// Pages stream one ARM page at a time (memory does not grow with the number of PLSs).
-	ListPrivateLinkServices(ctx context.Context, subscriptionID string) iter.Seq2[[]*PrivateLinkService, error]
-	ListPrivateLinkServicesByResourceGroup(ctx context.Context, subscriptionID, resourceGroup string) iter.Seq2[[]*PrivateLinkService, error]
-	GetConnection(ctx context.Context, plsID, connectionName string) (*Connection, error)
-	UpdateConnection(ctx context.Context, plsID string, u ConnectionUpdate) (*Connection, error)
-}
-
 // PrivateEndpoints is what plsgate does with private endpoints.
 type PrivateEndpoints interface {
 	GetPrivateEndpoint(ctx context.Context, id string) (*PrivateEndpoint, error)
@@ -81,9 +68,9 @@ type SharedPrivateLinks interface {
 	GetSharedPrivateLinkResource(ctx context.Context, id string) (*SharedPrivateLinkResource, error)
 }
 
-// Compile-time proof that *Client implements the three interfaces.
+// Compile-time proof that *Client implements the two interfaces (its private
+// link service methods serve resource.Provider through PLSProvider).
 var (
-	_ PrivateLinkServices = (*Client)(nil)
-	_ PrivateEndpoints    = (*Client)(nil)
-	_ SharedPrivateLinks  = (*Client)(nil)
+	_ PrivateEndpoints   = (*Client)(nil)
+	_ SharedPrivateLinks = (*Client)(nil)
 )

@@ -16,7 +16,8 @@ import (
 
 const historyUsageText = `usage: plsgate history --pls ID [--connection NAME] [--limit N] [--output text|json]
 
-Prints the recorded transitions of a private link service's connections, newest first:
+Prints the recorded transitions of a private link service's connections (or those of a
+resource of another kind plsgate manages), newest first:
 what plsgate observed, decided and did, who or which rule acted, and why. History is
 append-only; nothing here changes it. Table storage is found through the same settings
 as serve (PLSGATE_TABLES_CONNECTION or PLSGATE_TABLES_ENDPOINT, PLSGATE_TABLE_PREFIX).
@@ -31,7 +32,7 @@ func History(ctx context.Context, env Env) int {
 	stderr := env.Stderr
 	fset := flag.NewFlagSet("plsgate history", flag.ContinueOnError)
 	fset.SetOutput(stderr)
-	plsID := fset.String("pls", "", "private link service resource `ID` (required)")
+	plsID := fset.String("pls", "", "private link service (or other managed resource) `ID` (required)")
 	conn := fset.String("connection", "", "only this connection (its `NAME`, as ARM spells it)")
 	limit := fset.Int("limit", 50, "at most `N` transitions (1-1000)")
 	output := fset.String("output", "text", "output `format`: text or json")
@@ -60,7 +61,7 @@ func History(ctx context.Context, env Env) int {
 		fset.Usage()
 		return ExitUsage
 	}
-	if _, _, _, err := arm.ParsePrivateLinkServiceID(*plsID); err != nil {
+	if err := checkResourceID(*plsID); err != nil {
 		fmt.Fprintf(stderr, "plsgate history: --pls: %v\n", err)
 		return ExitUsage
 	}

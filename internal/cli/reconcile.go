@@ -17,9 +17,9 @@ import (
 
 	"github.com/plsgate/plsgate/internal/api"
 	"github.com/plsgate/plsgate/internal/app"
-	"github.com/plsgate/plsgate/internal/arm"
 	"github.com/plsgate/plsgate/internal/config"
 	"github.com/plsgate/plsgate/internal/reconcile"
+	"github.com/plsgate/plsgate/internal/resource"
 )
 
 const reconcileUsageText = `usage: plsgate reconcile [--pls ID ...] [--subscription ID ...] [--dry-run] [--output text|json]
@@ -29,7 +29,9 @@ record-then-act path (Pending connections get the policy's decision, changes mad
 outside plsgate are recorded as observed, drift is reported or enforced per DRIFT_MODE).
 Settings come from the environment as for serve (PLSGATE_TABLES_*, PLSGATE_POLICY,
 SCOPE_*, DRIFT_MODE, ARM_ENDPOINT, ...). --pls and --subscription replace the
-configured scope; both are repeatable and take comma-separated lists.
+configured scope; both are repeatable and take comma-separated lists. Every kind of
+resource plsgate manages is scanned like a private link service, and --pls takes
+the ID of a resource of any of them.
 
 The scan starts from the beginning and has no time budget (interrupt to stop it; the
 timer then continues where it stopped). On a terminal, a progress line is shown on
@@ -47,13 +49,27 @@ const maxTextOutcomes = 200
 
 var subscriptionRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
+// checkResourceID accepts the ID of a resource of any registered kind (resource.Kinds): a
+// private link service, or another kind plsgate manages (--pls keeps its name).
+func checkResourceID(id string) error {
+	if rid, _, ok := resource.ResourceOf(id); ok && resource.Same(rid, id) {
+		return nil
+	}
+	var types []string
+	for _, k := range resource.Kinds() {
+		types = append(types, k.Type)
+	}
+	return fmt.Errorf("%q is not the ID of a private link service or another resource plsgate manages "+
+		"(/subscriptions/…/resourceGroups/…/providers/{type}/{name}, {type} one of: %s)", id, strings.Join(types, ", "))
+}
+
 // Reconcile runs `plsgate reconcile`; env.Args are the arguments after "reconcile".
 func Reconcile(ctx context.Context, env Env) int {
 	stderr := env.Stderr
 	fset := flag.NewFlagSet("plsgate reconcile", flag.ContinueOnError)
 	fset.SetOutput(stderr)
 	var plsIDs, subs listFlag
-	fset.Var(&plsIDs, "pls", "private link service resource `ID` to scan (repeatable)")
+	fset.Var(&plsIDs, "pls", "private link service (or other managed resource) `ID` to scan (repeatable)")
 	fset.Var(&subs, "subscription", "subscription `ID` whose private link services to scan (repeatable)")
 	dryRun := fset.Bool("dry-run", false, "print what would be done; write nothing to ARM or Table storage")
 	output := fset.String("output", "text", "output `format`: text or json")
@@ -73,7 +89,7 @@ func Reconcile(ctx context.Context, env Env) int {
 		return ExitUsage
 	}
 	for _, id := range plsIDs {
-		if _, _, _, err := arm.ParsePrivateLinkServiceID(id); err != nil {
+		if err := checkResourceID(id); err != nil {
 			fmt.Fprintf(stderr, "plsgate reconcile: --pls: %v\n", err)
 			return ExitUsage
 		}
@@ -190,7 +206,7 @@ func newReconcileOutput(sum reconcile.RunSummary, dryRun bool, err error) reconc
 	outs := slices.Clone(sum.Outcomes)
 	// Completion order depends on concurrency: sort for a stable, readable report.
 	slices.SortStableFunc(outs, func(a, b reconcile.Outcome) int {
-		return cmp.Or(strings.Compare(arm.NormalizeID(a.PLSID), arm.NormalizeID(b.PLSID)),
+		return cmp.Or(strings.Compare(resource.Normalize(a.PLSID), resource.Normalize(b.PLSID)),
 			strings.Compare(strings.ToLower(a.Connection), strings.ToLower(b.Connection)))
 	})
 	for _, o := range outs {

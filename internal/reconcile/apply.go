@@ -8,6 +8,7 @@ import (
 
 	"github.com/plsgate/plsgate/internal/arm"
 	"github.com/plsgate/plsgate/internal/policy"
+	"github.com/plsgate/plsgate/internal/resource"
 	"github.com/plsgate/plsgate/internal/store"
 )
 
@@ -55,29 +56,26 @@ func (r *Reconciler) Apply(ctx context.Context, req ManualRequest, t Trigger) (O
 	if req.Action != policy.Approve && req.Action != policy.Reject {
 		return Outcome{}, fmt.Errorf("action %q: want approve or reject", req.Action)
 	}
-	plsID, name, err := arm.ParseConnectionID(req.ConnectionID)
+	p, resID, name, err := r.connectionProvider(req.ConnectionID)
 	if err != nil {
 		return Outcome{}, err
 	}
 	readAt := r.now()
-	pls, err := r.ARM.GetPrivateLinkService(ctx, plsID)
+	res, err := r.read(ctx, p, resID)
 	if err != nil {
-		if arm.IsNotFound(err) {
-			return Outcome{}, fmt.Errorf("private link service %s: %w", plsID, ErrNotFound)
-		}
-		return Outcome{}, armErrWrap("read private link service "+plsID, err)
+		return Outcome{}, err
 	}
 	idx := -1
-	for i := range pls.Connections {
-		if strings.EqualFold(pls.Connections[i].Name, name) {
+	for i := range res.Connections {
+		if strings.EqualFold(res.Connections[i].Name, name) {
 			idx = i
 		}
 	}
 	if idx < 0 {
-		return Outcome{}, fmt.Errorf("connection %s on %s: %w", name, plsID, ErrNotFound)
+		return Outcome{}, fmt.Errorf("connection %s on %s: %w", name, resID, ErrNotFound)
 	}
-	c := pls.Connections[idx]
-	run := &serviceRun{r: r, pls: pls, trig: t, readAt: readAt}
+	c := res.Connections[idx]
+	run := &resourceRun{r: r, prov: p, res: res, trig: t, readAt: readAt}
 	row, err := run.reload(ctx, c.Name)
 	if err != nil {
 		return Outcome{}, err
@@ -109,7 +107,7 @@ func (r *Reconciler) Apply(ctx context.Context, req ManualRequest, t Trigger) (O
 	return Outcome{}, ErrInProgress
 }
 
-func (s *serviceRun) applyStep(ctx context.Context, c *arm.Connection, row *store.Connection, req ManualRequest) (Outcome, error) {
+func (s *resourceRun) applyStep(ctx context.Context, c *resource.Connection, row *store.Connection, req ManualRequest) (Outcome, error) {
 	p, err := s.prepare(ctx, c, row)
 	switch {
 	case err != nil:
@@ -150,26 +148,24 @@ func (s *serviceRun) applyStep(ctx context.Context, c *arm.Connection, row *stor
 	return o, err
 }
 
-// Evaluate reads a connection and its PLS from ARM and asks the policy what it
-// would decide now, changing nothing (the stored request message is used, as
-// Reconcile does, and Web PubSub verification is looked up when rules need it).
+// Evaluate reads a connection and its resource (a PLS, or another registered
+// kind) from ARM and asks the policy what it would decide now, changing
+// nothing (the stored request message is used, as Reconcile does, and Web
+// PubSub verification is looked up when rules need it).
 func (r *Reconciler) Evaluate(ctx context.Context, connectionID string) (policy.Facts, policy.Decision, error) {
-	plsID, name, err := arm.ParseConnectionID(connectionID)
+	p, resID, name, err := r.connectionProvider(connectionID)
 	if err != nil {
 		return policy.Facts{}, policy.Decision{}, err
 	}
-	pls, err := r.ARM.GetPrivateLinkService(ctx, plsID)
+	res, err := r.read(ctx, p, resID)
 	if err != nil {
-		if arm.IsNotFound(err) {
-			return policy.Facts{}, policy.Decision{}, fmt.Errorf("private link service %s: %w", plsID, ErrNotFound)
-		}
-		return policy.Facts{}, policy.Decision{}, armErrWrap("read private link service "+plsID, err)
+		return policy.Facts{}, policy.Decision{}, err
 	}
-	for _, c := range pls.Connections {
+	for _, c := range res.Connections {
 		if !strings.EqualFold(c.Name, name) {
 			continue
 		}
-		run := &serviceRun{r: r, pls: pls}
+		run := &resourceRun{r: r, prov: p, res: res}
 		row, err := run.reload(ctx, c.Name)
 		if err != nil {
 			return policy.Facts{}, policy.Decision{}, err
@@ -180,5 +176,33 @@ func (r *Reconciler) Evaluate(ctx context.Context, connectionID string) (policy.
 		}
 		return facts, r.Policy.Evaluate(facts), nil
 	}
-	return policy.Facts{}, policy.Decision{}, fmt.Errorf("connection %s on %s: %w", name, plsID, ErrNotFound)
+	return policy.Facts{}, policy.Decision{}, fmt.Errorf("connection %s on %s: %w", name, resID, ErrNotFound)
+}
+
+// connectionProvider splits a private endpoint connection ID of any registered
+// kind into its resource's provider, ID and the connection name. Anything
+// else is bad input (terminal).
+func (r *Reconciler) connectionProvider(connectionID string) (resource.Provider, string, string, error) {
+	resID, name, err := resource.SplitConnectionID(connectionID)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("%w: %v", arm.ErrInvalidArgument, err)
+	}
+	p, err := r.provider(resID)
+	if err != nil {
+		return nil, "", "", err
+	}
+	return p, resID, name, nil
+}
+
+// read reads a resource for a manual decision or an evaluation: a resource
+// ARM does not know is ErrNotFound.
+func (r *Reconciler) read(ctx context.Context, p resource.Provider, id string) (*resource.Resource, error) {
+	res, err := p.Get(ctx, id)
+	if err != nil {
+		if arm.IsNotFound(err) {
+			return nil, fmt.Errorf("%s %s: %w", noun(id), id, ErrNotFound)
+		}
+		return nil, armErrWrap("read "+noun(id)+" "+id, err)
+	}
+	return res, nil
 }

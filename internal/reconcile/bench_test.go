@@ -76,7 +76,7 @@ func BenchmarkScan(b *testing.B) {
 	scan := func(b *testing.B, st *memstore.Store, wantWrites int) {
 		b.Helper()
 		emu.ResetCounters()
-		r := &Reconciler{ARM: client, Store: st, Policy: pol}
+		r := &Reconciler{Providers: arm.Providers(client), Store: st, Policy: pol}
 		start := time.Now()
 		b.StartTimer()
 		sum, err := r.Scan(ctx, scope, st, Trigger{Kind: "timer"}, ScanOptions{Concurrency: *benchConcurrency})
@@ -118,7 +118,7 @@ func BenchmarkScan(b *testing.B) {
 			b.Fatal(err)
 		}
 		st := memstore.New()
-		r := &Reconciler{ARM: client, Store: st, Policy: pol}
+		r := &Reconciler{Providers: arm.Providers(client), Store: st, Policy: pol}
 		if _, err := r.Scan(ctx, scope, st, Trigger{Kind: "timer"}, ScanOptions{Concurrency: 64}); err != nil {
 			b.Fatal(err) // converge first, without latency
 		}

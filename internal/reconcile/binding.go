@@ -13,6 +13,7 @@ import (
 
 	"github.com/plsgate/plsgate/internal/arm"
 	"github.com/plsgate/plsgate/internal/policy"
+	"github.com/plsgate/plsgate/internal/resource"
 	"github.com/plsgate/plsgate/internal/store"
 )
 
@@ -58,7 +59,7 @@ type wpsState struct {
 	spls      []arm.SharedPrivateLinkResource
 	err       error
 	listedAt  time.Time                    // when the list above was complete (r.now)
-	conns     []arm.Connection             // the PLS's connections read after listedAt; nil: not read
+	conns     []resource.Connection        // the resource's connections read after listedAt; nil: not read
 	rows      map[string]*store.Connection // lower connection name → row; nil: not loaded
 	bindings  map[string]*store.Binding    // instance key → binding; nil value: unbound
 	sightings map[string]time.Time         // lower resource ID → first sighting; zero: none
@@ -91,11 +92,11 @@ func (v verdict) chosen() *arm.SharedPrivateLinkResource {
 // instanceOf identifies one instance of a resource. record=false only reads a
 // first sighting (known=false when there is none: then nothing can be bound
 // to it); record=true records one when Azure sent no systemData.createdAt.
-func (s *serviceRun) instanceOf(ctx context.Context, spl *arm.SharedPrivateLinkResource, record bool) (at time.Time, firstSighting, known bool, err error) {
+func (s *resourceRun) instanceOf(ctx context.Context, spl *arm.SharedPrivateLinkResource, record bool) (at time.Time, firstSighting, known bool, err error) {
 	if !spl.CreatedAt.IsZero() {
 		return spl.CreatedAt, false, true, nil
 	}
-	k := arm.NormalizeID(spl.ID)
+	k := resource.Normalize(spl.ID)
 	if at, ok := s.wps.sightings[k]; ok && (!at.IsZero() || !record) {
 		return at, true, !at.IsZero(), nil
 	}
@@ -117,10 +118,10 @@ func (s *serviceRun) instanceOf(ctx context.Context, spl *arm.SharedPrivateLinkR
 	return at, true, !at.IsZero(), nil
 }
 
-func instanceKey(splID, instance string) string { return arm.NormalizeID(splID) + "|" + instance }
+func instanceKey(splID, instance string) string { return resource.Normalize(splID) + "|" + instance }
 
 // binding reads the binding of one instance (nil when unbound), once per call.
-func (s *serviceRun) binding(ctx context.Context, spl *arm.SharedPrivateLinkResource, instance string) (*store.Binding, error) {
+func (s *resourceRun) binding(ctx context.Context, spl *arm.SharedPrivateLinkResource, instance string) (*store.Binding, error) {
 	k := instanceKey(spl.ID, instance)
 	if b, ok := s.wps.bindings[k]; ok {
 		return b, nil
@@ -136,20 +137,20 @@ func (s *serviceRun) binding(ctx context.Context, spl *arm.SharedPrivateLinkReso
 	return b, nil
 }
 
-func (s *serviceRun) cacheBinding(k string, b *store.Binding) {
+func (s *resourceRun) cacheBinding(k string, b *store.Binding) {
 	if s.wps.bindings == nil {
 		s.wps.bindings = map[string]*store.Binding{}
 	}
 	s.wps.bindings[k] = b
 }
 
-func (s *serviceRun) boundTo(b *store.Binding, c arm.Connection) bool {
-	return arm.SameID(b.PLSID, s.pls.ID) && strings.EqualFold(b.Connection, c.Name)
+func (s *resourceRun) boundTo(b *store.Binding, c resource.Connection) bool {
+	return resource.Same(b.PLSID, s.res.ID) && strings.EqualFold(b.Connection, c.Name)
 }
 
 // sharedLinks lists the configured resources' shared private link resources
 // (once per call).
-func (s *serviceRun) sharedLinks(ctx context.Context) ([]arm.SharedPrivateLinkResource, error) {
+func (s *resourceRun) sharedLinks(ctx context.Context) ([]arm.SharedPrivateLinkResource, error) {
 	s.wps.once.Do(func() {
 		for _, id := range s.r.WebPubSubIDs {
 			items, err := s.r.SharedLinks.ListSharedPrivateLinkResources(ctx, id)
@@ -166,22 +167,22 @@ func (s *serviceRun) sharedLinks(ctx context.Context) ([]arm.SharedPrivateLinkRe
 
 // candidates names every connection on the PLS (any status) whose request
 // message — as stored before an approval overwrote it, or as ARM shows it — is msg.
-func (s *serviceRun) candidates(ctx context.Context, msg string) ([]string, error) {
+func (s *resourceRun) candidates(ctx context.Context, msg string) ([]string, error) {
 	if s.wps.rows == nil {
-		rows, err := s.r.storedRows(ctx, s.pls.ID)
+		rows, err := s.r.storedRows(ctx, s.res.ID)
 		if err != nil {
 			return nil, err
 		}
 		s.wps.rows = rows
 	}
-	conns := s.pls.Connections
+	conns := s.res.Connections
 	if s.readAt.IsZero() || !s.readAt.After(s.wps.listedAt) {
 		if s.wps.conns == nil {
-			fresh, err := s.r.ARM.GetPrivateLinkService(ctx, s.pls.ID)
+			fresh, err := s.prov.Get(ctx, s.res.ID)
 			if err != nil {
-				return nil, armErrWrap("re-read private link service "+s.pls.ID+" to count the candidates", err)
+				return nil, armErrWrap("re-read "+noun(s.res.ID)+" "+s.res.ID+" to count the candidates", err)
 			}
-			s.wps.conns = append([]arm.Connection{}, fresh.Connections...)
+			s.wps.conns = append([]resource.Connection{}, fresh.Connections...)
 		}
 		conns = s.wps.conns
 	}
@@ -198,7 +199,7 @@ func (s *serviceRun) candidates(ctx context.Context, msg string) ([]string, erro
 
 // verify asks the configured resources about connection c, whose request
 // message is c.Description (the caller put the stored one there).
-func (s *serviceRun) verify(ctx context.Context, c arm.Connection, row *store.Connection) (verdict, error) {
+func (s *resourceRun) verify(ctx context.Context, c resource.Connection, row *store.Connection) (verdict, error) {
 	var v verdict
 	spls, err := s.sharedLinks(ctx)
 	if err != nil {
@@ -207,7 +208,7 @@ func (s *serviceRun) verify(ctx context.Context, c arm.Connection, row *store.Co
 	pending := strings.EqualFold(c.Status, StatusPending)
 	for i := range spls {
 		spl := &spls[i]
-		if !arm.SameID(spl.PrivateLinkResourceID, s.pls.ID) || spl.RequestMessage != c.Description {
+		if !resource.Same(spl.PrivateLinkResourceID, s.res.ID) || spl.RequestMessage != c.Description {
 			continue
 		}
 		if pending && (!strings.EqualFold(spl.ProvisioningState, provisioningSucceeded) || !strings.EqualFold(spl.Status, StatusPending)) {
@@ -234,7 +235,7 @@ func (s *serviceRun) verify(ctx context.Context, c arm.Connection, row *store.Co
 			continue // it vouched for another connection
 		case !pending:
 			// An approval from before bindings were recorded keeps its link.
-			if row != nil && arm.SameID(row.SharedPrivateLinkID, spl.ID) {
+			if row != nil && resource.Same(row.SharedPrivateLinkID, spl.ID) {
 				return verdict{spl: spl}, nil
 			}
 			continue
@@ -262,7 +263,7 @@ func (s *serviceRun) verify(ctx context.Context, c arm.Connection, row *store.Co
 // the approval is recorded or written. It returns store.ErrConflict when the
 // instance is bound to another connection meanwhile: the caller re-reads and
 // decides again (and then finds c unverified).
-func (s *serviceRun) bind(ctx context.Context, c arm.Connection, req actRequest) error {
+func (s *resourceRun) bind(ctx context.Context, c resource.Connection, req actRequest) error {
 	spl := req.spl
 	at, seen, _, err := s.instanceOf(ctx, spl, true)
 	if err != nil {
@@ -270,7 +271,7 @@ func (s *serviceRun) bind(ctx context.Context, c arm.Connection, req actRequest)
 	}
 	b := &store.Binding{
 		SharedPrivateLinkID: spl.ID, CreatedAt: at, FirstSighting: seen,
-		PLSID: s.pls.ID, Connection: c.Name, ConnectionID: c.ID, RequestMessage: spl.RequestMessage,
+		PLSID: s.res.ID, Connection: c.Name, ConnectionID: c.ID, RequestMessage: spl.RequestMessage,
 		Actor: req.actor, BoundAt: s.r.now(),
 	}
 	k := instanceKey(spl.ID, b.Instance())
@@ -293,7 +294,7 @@ func (s *serviceRun) bind(ctx context.Context, c arm.Connection, req actRequest)
 	if s.boundTo(cur, c) {
 		return nil
 	}
-	s.r.log().Warn("shared private link resource already vouched for another connection", "pls", s.pls.ID,
+	s.r.log().Warn("shared private link resource already vouched for another connection", "pls", s.res.ID,
 		"connection", c.Name, "sharedPrivateLinkResource", spl.ID, "boundTo", cur.Connection)
 	return store.ErrConflict
 }
@@ -301,13 +302,13 @@ func (s *serviceRun) bind(ctx context.Context, c arm.Connection, req actRequest)
 // recordAmbiguous records once per candidate set that c waits for a person
 // because a resource could vouch for it and others (dv: what the policy would
 // decide were c verified).
-func (s *serviceRun) recordAmbiguous(ctx context.Context, c *arm.Connection, row *store.Connection, dv policy.Decision, v verdict) (Outcome, error) {
+func (s *resourceRun) recordAmbiguous(ctx context.Context, c *resource.Connection, row *store.Connection, dv policy.Decision, v verdict) (Outcome, error) {
 	var parts []string
 	h := sha256.New()
 	for _, a := range v.ambiguous {
 		parts = append(parts, fmt.Sprintf("Web PubSub shared private link resource %s carries this request message, and so do %s",
 			a.spl.ID, strings.Join(a.others, ", ")))
-		fmt.Fprintf(h, "%s|%s\n", arm.NormalizeID(a.spl.ID), a.instance)
+		fmt.Fprintf(h, "%s|%s\n", resource.Normalize(a.spl.ID), a.instance)
 	}
 	for _, n := range v.candidates {
 		fmt.Fprintf(h, "%s\n", strings.ToLower(n))
@@ -358,7 +359,7 @@ func (s *readOnly) AddBinding(ctx context.Context, b *store.Binding) error {
 
 func (s *readOnly) SharedLinkSighting(ctx context.Context, splID string) (time.Time, error) {
 	s.mu.Lock()
-	at, ok := s.sightings[arm.NormalizeID(splID)]
+	at, ok := s.sightings[resource.Normalize(splID)]
 	s.mu.Unlock()
 	if ok {
 		return at, nil
@@ -377,6 +378,6 @@ func (s *readOnly) SightSharedLink(ctx context.Context, splID string, at time.Ti
 	if s.sightings == nil {
 		s.sightings = map[string]time.Time{}
 	}
-	s.sightings[arm.NormalizeID(splID)] = at
+	s.sightings[resource.Normalize(splID)] = at
 	return at, nil
 }

@@ -71,7 +71,7 @@ func (e *env) reconcile(t *testing.T) map[string]Outcome {
 // swapARM gives the env a fresh fake ARM (same store): the world changed.
 func (e *env) swapARM() {
 	e.arm = newFakeARM()
-	e.r.ARM, e.r.SharedLinks = e.arm, e.arm
+	e.r.Providers, e.r.SharedLinks = providers(e.arm), e.arm
 }
 
 // A squatter connects with the message before the shared private link
@@ -415,7 +415,7 @@ func TestRivalAppearingBetweenReadsIsCounted(t *testing.T) {
 	e.pls(conn("squatter", StatusPending, "wps approve", peCust))
 	e.arm.AddSharedPrivateLinks(sharedLink())
 	ra := &rivalARM{ARM: e.arm, e: e}
-	e.r.ARM, e.r.SharedLinks = ra, ra
+	e.r.Providers, e.r.SharedLinks = providers(ra), ra
 	outs, err := e.r.Reconcile(context.Background(), plsID, ev)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/plsgate/plsgate/internal/arm"
 	"github.com/plsgate/plsgate/internal/policy"
+	"github.com/plsgate/plsgate/internal/resource"
 	"github.com/plsgate/plsgate/internal/store"
 )
 
@@ -20,7 +21,7 @@ const maxAttempts = 6
 // converge brings one connection to what the policy decides, recording every
 // change. It re-reads the stored row after a conflict and starts again: the
 // fresh state always decides.
-func (s *serviceRun) converge(ctx context.Context, c arm.Connection, row *store.Connection) Outcome {
+func (s *resourceRun) converge(ctx context.Context, c resource.Connection, row *store.Connection) Outcome {
 	if row != nil {
 		cp := *row // the store's verbs update the row in place; the caller's stays as read
 		row = &cp
@@ -50,8 +51,8 @@ func (s *serviceRun) converge(ctx context.Context, c arm.Connection, row *store.
 	return s.outcome(c, Failed, retryable(fmt.Errorf("connection %s: still conflicting after %d attempts: %w", c.Name, maxAttempts, last)))
 }
 
-func (s *serviceRun) reload(ctx context.Context, name string) (*store.Connection, error) {
-	row, err := s.r.Store.GetConnection(ctx, s.pls.ID, name)
+func (s *resourceRun) reload(ctx context.Context, name string) (*store.Connection, error) {
+	row, err := s.r.Store.GetConnection(ctx, s.res.ID, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
@@ -61,13 +62,13 @@ func (s *serviceRun) reload(ctx context.Context, name string) (*store.Connection
 	return row, nil
 }
 
-func (s *serviceRun) outcome(c arm.Connection, res Result, err error) Outcome {
-	return Outcome{PLSID: s.pls.ID, Connection: c.Name, ConnectionID: c.ID, From: c.Status, To: c.Status, Result: res, Description: c.Description, Err: err}
+func (s *resourceRun) outcome(c resource.Connection, res Result, err error) Outcome {
+	return Outcome{PLSID: s.res.ID, Connection: c.Name, ConnectionID: c.ID, From: c.Status, To: c.Status, Result: res, Description: c.Description, Err: err}
 }
 
 // step is one pass over a connection with a given stored row. A returned
 // store.ErrConflict means "re-read and try again".
-func (s *serviceRun) step(ctx context.Context, c *arm.Connection, row *store.Connection) (Outcome, error) {
+func (s *resourceRun) step(ctx context.Context, c *resource.Connection, row *store.Connection) (Outcome, error) {
 	p, err := s.prepare(ctx, c, row)
 	if err != nil || p.settled {
 		return p.o, err
@@ -110,7 +111,7 @@ type prepared struct {
 // prepare settles what came before a decision: an intent recorded earlier is
 // finished or dropped, and a change made outside plsgate (or a first sighting)
 // is recorded as observed.
-func (s *serviceRun) prepare(ctx context.Context, c *arm.Connection, row *store.Connection) (prepared, error) {
+func (s *resourceRun) prepare(ctx context.Context, c *resource.Connection, row *store.Connection) (prepared, error) {
 	// 1. An intent recorded earlier is finished before anything else is decided.
 	if row != nil && row.PendingAction != "" {
 		if s.proto().Holder.HeldByOther(row) {
@@ -146,11 +147,11 @@ func (s *serviceRun) prepare(ctx context.Context, c *arm.Connection, row *store.
 // nor acted upon. Row and read times come from different instances' clocks, so
 // they are not compared (50 ms of skew once gave a second write); the cost is
 // one GET per change made outside plsgate.
-func (s *serviceRun) refreshIfStale(ctx context.Context, c *arm.Connection, row *store.Connection) error {
+func (s *resourceRun) refreshIfStale(ctx context.Context, c *resource.Connection, row *store.Connection) error {
 	if row == nil || strings.EqualFold(row.Status, c.Status) {
 		return nil
 	}
-	fresh, err := s.r.ARM.GetConnection(ctx, s.pls.ID, c.Name)
+	fresh, err := s.prov.GetConnection(ctx, s.res.ID, c.Name)
 	if err != nil {
 		if arm.IsNotFound(err) {
 			return nil
@@ -166,7 +167,7 @@ func (s *serviceRun) refreshIfStale(ctx context.Context, c *arm.Connection, row 
 // margin: PendingSince is the holder's clock, now is ours, and this is the one
 // place where two instances' clocks meet (the holder itself never writes after
 // lease - writeBound).
-func (s *serviceRun) proto() *store.Protocol {
+func (s *resourceRun) proto() *store.Protocol {
 	if s.protocol.Rows == nil {
 		s.protocol = store.Protocol{
 			Rows:   s.r.Store,
@@ -187,7 +188,7 @@ func recordErr(what string, err error) error {
 	return storeErr(what, err)
 }
 
-func (s *serviceRun) holder() string {
+func (s *resourceRun) holder() string {
 	if s.holderID == "" {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
@@ -196,22 +197,22 @@ func (s *serviceRun) holder() string {
 	return s.holderID
 }
 
-func (s *serviceRun) transition(c arm.Connection, subject, from, to, action, phase string) *store.Transition {
+func (s *resourceRun) transition(c resource.Connection, subject, from, to, action, phase string) *store.Transition {
 	return &store.Transition{
-		PLSID: s.pls.ID, Connection: c.Name, Subject: subject, From: from, To: to, Action: action, Phase: phase,
+		PLSID: s.res.ID, Connection: c.Name, Subject: subject, From: from, To: to, Action: action, Phase: phase,
 		Trigger: s.trig.Kind, EventID: s.trig.EventID, InvocationID: s.trig.InvocationID, At: s.r.now(),
 	}
 }
 
 // observe records a status that plsgate did not cause: the row first (Add or
 // If-Match, so concurrent observers collapse into one), then the history row.
-func (s *serviceRun) observe(ctx context.Context, c arm.Connection, row *store.Connection) (Outcome, *store.Connection, error) {
+func (s *resourceRun) observe(ctx context.Context, c resource.Connection, row *store.Connection) (Outcome, *store.Connection, error) {
 	from := ""
 	if row != nil {
 		from = row.Status
 	}
 	seen := store.Seen{
-		PLSID: s.pls.ID, Name: c.Name, ConnectionID: c.ID, Status: c.Status, Description: c.Description,
+		PLSID: s.res.ID, Name: c.Name, ConnectionID: c.ID, Status: c.Status, Description: c.Description,
 		PrivateEndpointID: c.PrivateEndpointID, RequesterSubscription: subscriptionOf(c.PrivateEndpointID),
 		LinkIdentifier: c.LinkIdentifier, ARMETag: c.ETag, Gone: c.Status == StatusRemoved,
 	}
@@ -243,8 +244,8 @@ func (s *serviceRun) observe(ctx context.Context, c arm.Connection, row *store.C
 }
 
 // confirmGone asks ARM whether a connection missing from our snapshot is really gone.
-func (s *serviceRun) confirmGone(ctx context.Context, name string) (bool, error) {
-	_, err := s.r.ARM.GetConnection(ctx, s.pls.ID, name)
+func (s *resourceRun) confirmGone(ctx context.Context, name string) (bool, error) {
+	_, err := s.prov.GetConnection(ctx, s.res.ID, name)
 	switch {
 	case err == nil:
 		return false, nil
@@ -257,8 +258,8 @@ func (s *serviceRun) confirmGone(ctx context.Context, name string) (bool, error)
 
 // observeRemoved records a connection that disappeared from its PLS (a claim
 // on it is dropped with it).
-func (s *serviceRun) observeRemoved(ctx context.Context, row *store.Connection) Outcome {
-	c := arm.Connection{ID: row.ConnectionID, Name: row.Name, Status: StatusRemoved, PrivateEndpointID: row.PrivateEndpointID}
+func (s *resourceRun) observeRemoved(ctx context.Context, row *store.Connection) Outcome {
+	c := resource.Connection{ID: row.ConnectionID, Name: row.Name, Status: StatusRemoved, PrivateEndpointID: row.PrivateEndpointID}
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		if row.PendingAction != "" && s.proto().Holder.HeldByOther(row) {
 			return s.outcome(c, InProgress, nil)
@@ -282,7 +283,7 @@ func (s *serviceRun) observeRemoved(ctx context.Context, row *store.Connection) 
 }
 
 // decidePending asks the policy about a Pending connection and acts on it.
-func (s *serviceRun) decidePending(ctx context.Context, c *arm.Connection, row *store.Connection) (Outcome, error) {
+func (s *resourceRun) decidePending(ctx context.Context, c *resource.Connection, row *store.Connection) (Outcome, error) {
 	facts, v, err := s.verifiedFacts(ctx, *c, row)
 	if err != nil {
 		return s.outcome(*c, Failed, nil), err
@@ -321,7 +322,7 @@ func (s *serviceRun) decidePending(ctx context.Context, c *arm.Connection, row *
 // Web PubSub side of an approval. A person's forced approval (an override) is
 // not drift: it is reported as such and never enforced. Drift says whose
 // approval the policy no longer backs (DriftCategory).
-func (s *serviceRun) checkApproved(ctx context.Context, c *arm.Connection, row *store.Connection) (Outcome, error) {
+func (s *resourceRun) checkApproved(ctx context.Context, c *resource.Connection, row *store.Connection) (Outcome, error) {
 	if row.SharedPrivateLinkID != "" && !strings.EqualFold(row.SharedPrivateLinkStatus, StatusApproved) {
 		if err := s.followSharedLink(ctx, *c, row); err != nil {
 			return s.outcome(*c, Failed, nil), err
@@ -394,7 +395,7 @@ func targetStatus(a policy.Action) string {
 
 // act is the record-then-act path: claim the row, store the intent, make the
 // one ARM write, store the outcome.
-func (s *serviceRun) act(ctx context.Context, c *arm.Connection, row *store.Connection, req actRequest) (Outcome, error) {
+func (s *resourceRun) act(ctx context.Context, c *resource.Connection, row *store.Connection, req actRequest) (Outcome, error) {
 	target := targetStatus(req.action)
 	o := s.outcome(*c, Failed, nil)
 	o.Action, o.Rule, o.Reason = req.action, req.rule, req.reason
@@ -465,7 +466,7 @@ func decisionKey(tr *store.Transition, description string) string {
 }
 
 // connState is what "the connection changed" means for the refusal memory.
-func connState(c arm.Connection) string {
+func connState(c resource.Connection) string {
 	return strings.Join([]string{c.Status, c.ETag, c.Description, c.PrivateEndpointID}, "|")
 }
 
@@ -475,7 +476,7 @@ func (t Trigger) operatorAsked() bool { return t.Kind == "http" || t.Kind == "cl
 // heldAfterRefusal reports whether a decision ARM refused for good must wait:
 // same decision, unchanged connection, no operator asking, and the retry
 // interval not yet passed since the last refusal.
-func (s *serviceRun) heldAfterRefusal(c arm.Connection, row *store.Connection, decision string) (string, bool) {
+func (s *resourceRun) heldAfterRefusal(c resource.Connection, row *store.Connection, decision string) (string, bool) {
 	if row.FailedCode == "" || row.FailedDecision != decision || row.FailedState != connState(c) || s.trig.operatorAsked() {
 		return "", false
 	}
@@ -509,7 +510,7 @@ func (e incompleteError) Unwrap() []error { return []error{e.err, ErrRecordIncom
 
 // write makes the ARM call for a claimed intent and records its outcome.
 // claimedAt is when this invocation sent its claim, on its own clock.
-func (s *serviceRun) write(ctx context.Context, c *arm.Connection, row *store.Connection, tr *store.Transition, claimedAt time.Time) (Outcome, error) {
+func (s *resourceRun) write(ctx context.Context, c *resource.Connection, row *store.Connection, tr *store.Transition, claimedAt time.Time) (Outcome, error) {
 	target := tr.To
 	o := s.outcome(*c, Failed, nil)
 	o.Action, o.Rule, o.Reason = policy.Action(tr.Action), tr.Rule, tr.Reason
@@ -521,15 +522,15 @@ func (s *serviceRun) write(ctx context.Context, c *arm.Connection, row *store.Co
 	if left := s.r.lease() - s.r.mono().Sub(claimedAt); left <= bound {
 		s.proto().Release(ctx, row)
 		return o, retryable(fmt.Errorf("%s connection %s on %s: not written: %v of the claim's lease left, the write may take %v (slow Table storage?); the intent stays for the next delivery",
-			tr.Action, c.Name, s.pls.ID, left.Round(time.Millisecond), bound))
+			tr.Action, c.Name, s.res.ID, left.Round(time.Millisecond), bound))
 	}
 	wctx, cancel := context.WithTimeout(ctx, bound)
-	updated, err := s.r.ARM.UpdateConnection(wctx, s.pls.ID, arm.ConnectionUpdate{
+	updated, err := s.prov.UpdateConnection(wctx, s.res.ID, resource.ConnectionUpdate{
 		Name: c.Name, PrivateEndpointID: c.PrivateEndpointID, Status: target, Description: row.PendingDescription,
 	})
 	cancel()
 	if err != nil {
-		err = armErrWrap(fmt.Sprintf("%s connection %s on %s", tr.Action, c.Name, s.pls.ID), err)
+		err = armErrWrap(fmt.Sprintf("%s connection %s on %s", tr.Action, c.Name, s.res.ID), err)
 		if IsRetryable(err) {
 			// The intent stays; releasing the lease lets the redelivery resume it at once.
 			s.proto().Release(ctx, row)
@@ -543,7 +544,7 @@ func (s *serviceRun) write(ctx context.Context, c *arm.Connection, row *store.Co
 // refused records a terminal ARM refusal (e.g. 403, or the connection may not
 // be changed) and acknowledges it: one failed row per distinct error code,
 // counted and timed on the connection's row.
-func (s *serviceRun) refused(ctx context.Context, c *arm.Connection, row *store.Connection, tr *store.Transition, cause error) (Outcome, error) {
+func (s *resourceRun) refused(ctx context.Context, c *resource.Connection, row *store.Connection, tr *store.Transition, cause error) (Outcome, error) {
 	o := s.outcome(*c, Failed, cause)
 	o.Action, o.Rule, o.Reason = policy.Action(tr.Action), tr.Rule, tr.Reason
 	code := refusalCode(cause)
@@ -572,7 +573,7 @@ func refusalCode(err error) string {
 // The write has landed, so the caller gets its success whatever happens to the
 // recording; what is not recorded now, the next trigger completes (it resumes
 // the intent and finds the target status) — ErrRecordIncomplete says so.
-func (s *serviceRun) finish(ctx context.Context, c *arm.Connection, row *store.Connection, tr *store.Transition, updated *arm.Connection) (Outcome, error) {
+func (s *resourceRun) finish(ctx context.Context, c *resource.Connection, row *store.Connection, tr *store.Transition, updated *resource.Connection) (Outcome, error) {
 	from := tr.From
 	if updated != nil {
 		*c = *updated
@@ -608,7 +609,7 @@ func (s *serviceRun) finish(ctx context.Context, c *arm.Connection, row *store.C
 
 // resume finishes or abandons an intent recorded by an earlier invocation.
 // done=false means the claim was abandoned and the connection must be decided afresh.
-func (s *serviceRun) resume(ctx context.Context, c *arm.Connection, row *store.Connection) (Outcome, bool, error) {
+func (s *resourceRun) resume(ctx context.Context, c *resource.Connection, row *store.Connection) (Outcome, bool, error) {
 	o := s.outcome(*c, Failed, nil)
 	tr, err := s.proto().Intent(ctx, row)
 	switch {
@@ -641,7 +642,7 @@ func (s *serviceRun) resume(ctx context.Context, c *arm.Connection, row *store.C
 
 // followSharedLink records the Web PubSub side of the journey: the shared
 // private link resource's status as Web PubSub reports it.
-func (s *serviceRun) followSharedLink(ctx context.Context, c arm.Connection, row *store.Connection) error {
+func (s *resourceRun) followSharedLink(ctx context.Context, c resource.Connection, row *store.Connection) error {
 	if s.r.SharedLinks == nil {
 		return nil
 	}
@@ -664,7 +665,7 @@ func (s *serviceRun) followSharedLink(ctx context.Context, c arm.Connection, row
 	return nil
 }
 
-func (s *serviceRun) notify(ctx context.Context, o Outcome) {
+func (s *resourceRun) notify(ctx context.Context, o Outcome) {
 	if s.r.Notifier == nil {
 		return
 	}

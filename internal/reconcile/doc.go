@@ -1,6 +1,9 @@
 // Package reconcile owns the one decision/act loop of plsgate. Every trigger
 // (Event Grid event, timer scan, HTTP request, CLI) ends in Reconcile for one
 // private link service, in Scan for many, or in Apply for a manual decision.
+// It speaks to ARM through resource.Providers: a resource of any registered
+// kind is reconciled like a private link service (the PLS is the first kind;
+// "PLS" below stands for any of them), and a scan lists every kind.
 //
 // Reconcile is level-based: it never trusts an event's payload for state. It
 // reads the private link service with its connections from ARM (one read),

@@ -6,6 +6,7 @@ import (
 
 	"github.com/plsgate/plsgate/internal/arm"
 	"github.com/plsgate/plsgate/internal/policy"
+	"github.com/plsgate/plsgate/internal/resource"
 	"github.com/plsgate/plsgate/internal/store"
 )
 
@@ -17,16 +18,16 @@ const VerifiedWebPubSub = policy.VerifiedWebPubSub
 // description). When a rule could use verifiedBy: webPubSub, the configured
 // Web PubSub resources are asked (see binding.go); the resource that vouches
 // for the connection is returned for the binding and the journey.
-func (s *serviceRun) facts(ctx context.Context, c arm.Connection, row *store.Connection) (policy.Facts, *arm.SharedPrivateLinkResource, error) {
+func (s *resourceRun) facts(ctx context.Context, c resource.Connection, row *store.Connection) (policy.Facts, *arm.SharedPrivateLinkResource, error) {
 	f, v, err := s.verifiedFacts(ctx, c, row)
 	return f, v.spl, err
 }
 
-func (s *serviceRun) verifiedFacts(ctx context.Context, c arm.Connection, row *store.Connection) (policy.Facts, verdict, error) {
+func (s *resourceRun) verifiedFacts(ctx context.Context, c resource.Connection, row *store.Connection) (policy.Facts, verdict, error) {
 	if row != nil && row.RequestMessage != "" {
 		c.Description = row.RequestMessage
 	}
-	f := Facts(s.pls, c)
+	f := Facts(s.res, c)
 	f.Now = s.r.now()
 	if s.r.SharedLinks == nil || len(s.r.WebPubSubIDs) == 0 || !s.r.Policy.NeedsVerification(f, VerifiedWebPubSub) {
 		return f, verdict{}, nil // no rule could use it: no ARM read for it
@@ -39,8 +40,8 @@ func (s *serviceRun) verifiedFacts(ctx context.Context, c arm.Connection, row *s
 	return f, v, nil
 }
 
-// Facts maps ARM's view of a resource (a PLS) and one of its connections to policy facts.
-func Facts(pls *arm.PrivateLinkService, c arm.Connection) policy.Facts { return policy.FactsOf(pls, c) }
+// Facts maps ARM's view of a resource (a PLS, or another registered kind) and one of its connections to policy facts.
+func Facts(res *resource.Resource, c resource.Connection) policy.Facts { return policy.FactsOf(res, c) }
 
 func subscriptionOf(id string) string { return segmentAfter(id, "subscriptions") }
 

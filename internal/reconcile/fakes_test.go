@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/plsgate/plsgate/internal/arm/armfake"
+	"github.com/plsgate/plsgate/internal/resource"
 	"github.com/plsgate/plsgate/internal/store"
 	"github.com/plsgate/plsgate/internal/store/memstore"
 )
@@ -20,6 +21,16 @@ func newFakeARM() *armfake.ARM {
 }
 
 func httpErr(code int) error { return armfake.HTTPError(code) }
+
+// providers is the resource.Providers reconcile is given: each fake (or
+// wrapper of one) serves its kind.
+func providers(ps ...resource.Provider) resource.Providers {
+	out := resource.Providers{}
+	for _, p := range ps {
+		out.Add(p)
+	}
+	return out
+}
 
 // fakeStore is memstore with the views the tests read.
 type fakeStore struct{ *memstore.Store }

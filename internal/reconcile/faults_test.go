@@ -76,7 +76,7 @@ func TestOverlongIDIsTerminal(t *testing.T) {
 	}
 	fa := armfake.New()
 	fa.Add(&arm.PrivateLinkService{ID: plsID, Name: "contoso-pls", SubscriptionID: sub, ResourceGroup: "contoso"})
-	r := &Reconciler{ARM: fa, Store: overlongStore{memstore.New()}, Policy: p}
+	r := &Reconciler{Providers: providers(fa), Store: overlongStore{memstore.New()}, Policy: p}
 	_, err = r.Reconcile(context.Background(), plsID, ev)
 	if err == nil || IsRetryable(err) || fault.CodeOf(err) != fault.Invalid || !errors.Is(err, store.ErrTooLarge) {
 		t.Fatalf("err %v (code %s): want terminal Invalid", err, fault.CodeOf(err))

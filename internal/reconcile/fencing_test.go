@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/plsgate/plsgate/internal/arm"
 	"github.com/plsgate/plsgate/internal/arm/armfake"
 	"github.com/plsgate/plsgate/internal/policy"
+	"github.com/plsgate/plsgate/internal/resource"
 	"github.com/plsgate/plsgate/internal/store"
 )
 
@@ -177,8 +177,8 @@ type skewedARM struct {
 	other func()
 }
 
-func (s *skewedARM) GetPrivateLinkService(ctx context.Context, id string) (*arm.PrivateLinkService, error) {
-	p, err := s.ARM.GetPrivateLinkService(ctx, id)
+func (s *skewedARM) Get(ctx context.Context, id string) (*resource.Resource, error) {
+	p, err := s.ARM.Get(ctx, id)
 	s.once.Do(s.other)
 	return p, err
 }
@@ -192,11 +192,11 @@ func TestClockSkewNeverGivesASecondWrite(t *testing.T) {
 	behind := func() time.Time { return e.now().Add(-50 * time.Millisecond) }
 	a := e.instance(e.store, behind)
 	b := e.instance(e.store, e.now)
-	b.ARM = &skewedARM{ARM: e.arm, other: func() {
+	b.Providers = providers(&skewedARM{ARM: e.arm, other: func() {
 		if _, err := a.Reconcile(context.Background(), plsID, ev); err != nil {
 			t.Errorf("instance A: %v", err)
 		}
-	}}
+	}})
 	outs, err := b.Reconcile(context.Background(), plsID, Trigger{Kind: "event", EventID: "ev-2"})
 	if err != nil {
 		t.Fatal(err)
@@ -263,7 +263,7 @@ func TestPermanentRefusalIsRecordedOnceAndHeld(t *testing.T) {
 	// The connection changes (its description): the decision is tried at once and succeeds.
 	e.arm.RefuseWrites = nil
 	e.arm.SetStatus(plsID, "c1", StatusPending) // status unchanged; ARM's view changes below
-	p, _ := e.arm.GetPrivateLinkService(context.Background(), plsID)
+	p, _ := e.arm.Get(context.Background(), plsID)
 	p.Connections[0].ETag = "W/\"changed\""
 	e.arm.Add(p)
 	if _, err := e.r.Reconcile(context.Background(), plsID, Trigger{Kind: "timer"}); err != nil {

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/plsgate/plsgate/internal/arm"
 	"github.com/plsgate/plsgate/internal/policy"
+	"github.com/plsgate/plsgate/internal/resource"
 	"github.com/plsgate/plsgate/internal/store"
 )
 
@@ -33,26 +33,33 @@ const (
 	CategoryRevoked Category = "revoked"
 )
 
-// ServiceNotFoundError: an operator named a private link service that ARM
-// does not know and plsgate never recorded (a typo, another subscription).
+// ServiceNotFoundError: an operator named a private link service (or a
+// resource of another registered kind) that ARM does not know and plsgate
+// never recorded (a typo, another subscription).
 type ServiceNotFoundError struct {
-	PLSID string
+	PLSID string // the resource's ID
 	cause error
 }
 
 func (e *ServiceNotFoundError) Error() string {
-	return fmt.Sprintf("private link service %s not found: Azure Resource Manager does not know it and plsgate has no record of it", e.PLSID)
+	return fmt.Sprintf("%s %s not found: Azure Resource Manager does not know it and plsgate has no record of it", e.Noun(), e.PLSID)
 }
+
+// Noun is what the ID names: "private link service", or "resource" for another kind.
+func (e *ServiceNotFoundError) Noun() string { return noun(e.PLSID) }
 
 func (e *ServiceNotFoundError) Unwrap() []error { return []error{ErrNotFound, e.cause} }
 
-const serviceGoneReason = "the private link service no longer exists in Azure Resource Manager"
+// goneReason says a resource is gone, in the words of its kind.
+func goneReason(id string) string {
+	return "the " + noun(id) + " no longer exists in Azure Resource Manager"
+}
 
 // goneOutcome lists a connection recorded as Removed before, for an operator
 // who asks about its vanished PLS.
 func goneOutcome(plsID string, row *store.Connection) Outcome {
 	return Outcome{PLSID: plsID, Connection: row.Name, ConnectionID: row.ConnectionID, From: StatusRemoved, To: StatusRemoved,
-		Result: Removed, Reason: serviceGoneReason}
+		Result: Removed, Reason: goneReason(plsID)}
 }
 
 // PolicySays is the policy's decision in a few words: "leave by default",
@@ -143,7 +150,7 @@ func manualDecision(req ManualRequest, d policy.Decision) (rule, reason string, 
 // (https://learn.microsoft.com/azure/private-link/manage-private-endpoint);
 // only Rejected is terminal (azure-facts.md). Whatever the policy says, the
 // person decides; their reason is recorded as given.
-func (s *serviceRun) revoke(ctx context.Context, c *arm.Connection, row *store.Connection, req ManualRequest) (Outcome, error) {
+func (s *resourceRun) revoke(ctx context.Context, c *resource.Connection, row *store.Connection, req ManualRequest) (Outcome, error) {
 	why := req.Reason
 	if IsOverride(row) {
 		why += " (revokes the override by " + row.OverrideActor + ")"

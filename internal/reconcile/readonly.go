@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/plsgate/plsgate/internal/arm"
+	"github.com/plsgate/plsgate/internal/resource"
 	"github.com/plsgate/plsgate/internal/store"
 )
 
@@ -32,7 +32,7 @@ type readOnly struct {
 }
 
 func connKey(plsID, name string) string {
-	return arm.NormalizeID(plsID) + "|" + strings.ToLower(name)
+	return resource.Normalize(plsID) + "|" + strings.ToLower(name)
 }
 
 func (s *readOnly) nextETag() string { s.etag++; return fmt.Sprintf(`W/"dry-run-%d"`, s.etag) }
@@ -54,7 +54,7 @@ func (s *readOnly) ListConnections(ctx context.Context, q store.ConnectionQuery)
 	}
 	if q.PLSID != "" && q.Continuation == "" { // rows only this run "wrote", once per listing
 		for k, c := range s.conns {
-			if !seen[k] && arm.SameID(c.PLSID, q.PLSID) && (q.Status == "" || c.Status == q.Status) {
+			if !seen[k] && resource.Same(c.PLSID, q.PLSID) && (q.Status == "" || c.Status == q.Status) {
 				items = append(items, c)
 			}
 		}
@@ -87,7 +87,7 @@ func (s *readOnly) AppendTransition(_ context.Context, t *store.Transition) (boo
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k := arm.NormalizeID(t.PLSID) + "|" + id
+	k := resource.Normalize(t.PLSID) + "|" + id
 	if _, ok := s.trans[k]; ok {
 		return false, nil
 	}
@@ -100,13 +100,13 @@ func (s *readOnly) UpdateTransition(_ context.Context, t *store.Transition) erro
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t.ETag = s.nextETag()
-	s.trans[arm.NormalizeID(t.PLSID)+"|"+t.ID] = *t
+	s.trans[resource.Normalize(t.PLSID)+"|"+t.ID] = *t
 	return nil
 }
 
 func (s *readOnly) GetTransition(ctx context.Context, plsID, id string) (*store.Transition, error) {
 	s.mu.Lock()
-	t, ok := s.trans[arm.NormalizeID(plsID)+"|"+id]
+	t, ok := s.trans[resource.Normalize(plsID)+"|"+id]
 	s.mu.Unlock()
 	if ok {
 		return &t, nil

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"log/slog"
 	"strings"
@@ -67,7 +68,7 @@ const (
 
 // Outcome is what Reconcile did (or would do) for one connection.
 type Outcome struct {
-	PLSID        string
+	PLSID        string // the connection's resource: a PLS, or of another registered kind
 	Connection   string // connection name
 	ConnectionID string
 	From, To     string // status before and after
@@ -115,7 +116,10 @@ type Notifier interface {
 
 // Reconciler holds the dependencies of the decision/act loop.
 type Reconciler struct {
-	ARM         arm.PrivateLinkServices
+	// Providers read and write the resources plsgate manages, one per
+	// registered kind (arm.Providers builds them on the ARM client): an ID goes
+	// to the provider of its kind; a scan lists every provider per subscription.
+	Providers   resource.Providers
 	SharedLinks arm.SharedPrivateLinks // nil when no Web PubSub is configured
 	Endpoints   arm.PrivateEndpoints   // private endpoint events (endpoint.go); nil: acknowledged unread
 	Store       Store
@@ -229,43 +233,74 @@ func armErrWrap(what string, err error) error { return arm.Wrap(what, err) }
 // classifyARM gives err ARM's code and class (idempotent).
 func classifyARM(err error) error { return arm.Wrap("", err) }
 
-// Reconcile converges every connection of one private link service: one ARM
-// read, one Table query, then per connection the record-then-act path.
-func (r *Reconciler) Reconcile(ctx context.Context, plsID string, t Trigger) ([]Outcome, error) {
+// provider is the provider of the resource (or connection) id. An ID of no
+// registered kind, or of a kind nobody provides, is bad input (terminal: no
+// retry makes plsgate manage it), and reaches no provider.
+func (r *Reconciler) provider(id string) (resource.Provider, error) {
+	p, err := r.Providers.For(id)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", arm.ErrInvalidArgument, err)
+	}
+	return p, nil
+}
+
+// noun names what an ID is in messages and logs: "private link service" for
+// the first kind (the words operators know), "resource" for the others (the
+// ID spells their type).
+func noun(id string) string {
+	if resource.IsPrivateLinkService(id) {
+		return "private link service"
+	}
+	return "resource"
+}
+
+// Reconcile converges every connection of one resource (a private link
+// service, or a resource of another registered kind): one read through its
+// kind's provider, one Table query, then per connection the record-then-act path.
+func (r *Reconciler) Reconcile(ctx context.Context, resourceID string, t Trigger) ([]Outcome, error) {
+	p, err := r.provider(resourceID)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", resourceID, err)
+	}
 	readAt := r.now()
-	pls, err := r.ARM.GetPrivateLinkService(ctx, plsID)
+	res, err := p.Get(ctx, resourceID)
 	if err != nil {
 		if arm.IsNotFound(err) {
-			return r.serviceGone(ctx, plsID, t, err)
+			return r.resourceGone(ctx, p, resourceID, t, err)
 		}
 		if arm.IsForbidden(err) {
-			r.log().Warn("private link service not readable: acknowledged, not retried", "pls", plsID, "err", err)
-			r.recordServiceFailure(ctx, plsID, t, err)
+			r.log().Warn(noun(resourceID)+" not readable: acknowledged, not retried", "pls", resourceID, "err", err)
+			r.recordServiceFailure(ctx, resourceID, t, err)
 			return nil, classifyARM(err) // terminal (Forbidden), also from a provider that returned it raw
 		}
-		return nil, armErrWrap("read private link service "+plsID, err)
+		return nil, armErrWrap("read "+noun(resourceID)+" "+resourceID, err)
 	}
-	return r.reconcileService(ctx, pls, t, readAt)
+	return r.reconcileResource(ctx, p, res, t, readAt)
 }
 
-// ReconcileService converges a PLS already read (e.g. from a list page: no extra GET).
-// readAt is when the PLS was read (a row written after it may be fresher).
-func (r *Reconciler) ReconcileService(ctx context.Context, pls *arm.PrivateLinkService, t Trigger, readAt time.Time) ([]Outcome, error) {
-	return r.reconcileService(ctx, pls, t, readAt)
+// ReconcileResource converges a resource already read (e.g. from a list
+// page: no extra GET). readAt is when it was read (a row written after it
+// may be fresher).
+func (r *Reconciler) ReconcileResource(ctx context.Context, res *resource.Resource, t Trigger, readAt time.Time) ([]Outcome, error) {
+	p, err := r.provider(res.ID)
+	if err != nil {
+		return nil, fmt.Errorf("reconcile %s: %w", res.ID, err)
+	}
+	return r.reconcileResource(ctx, p, res, t, readAt)
 }
 
-func (r *Reconciler) reconcileService(ctx context.Context, pls *arm.PrivateLinkService, t Trigger, readAt time.Time) ([]Outcome, error) {
-	rows, err := r.storedRows(ctx, pls.ID)
+func (r *Reconciler) reconcileResource(ctx context.Context, p resource.Provider, res *resource.Resource, t Trigger, readAt time.Time) ([]Outcome, error) {
+	rows, err := r.storedRows(ctx, res.ID)
 	if err != nil {
 		return nil, err
 	}
-	run := &serviceRun{r: r, pls: pls, trig: t, readAt: readAt}
+	run := &resourceRun{r: r, prov: p, res: res, trig: t, readAt: readAt}
 	run.wps.rows = rows
 	var outs []Outcome
 	var errs []error
-	seen := make(map[string]bool, len(pls.Connections))
-	for i := range pls.Connections {
-		c := pls.Connections[i]
+	seen := make(map[string]bool, len(res.Connections))
+	for i := range res.Connections {
+		c := res.Connections[i]
 		seen[strings.ToLower(c.Name)] = true
 		o := run.converge(ctx, c, rows[strings.ToLower(c.Name)])
 		if o.Err != nil {
@@ -317,11 +352,11 @@ func (r *Reconciler) storedRows(ctx context.Context, plsID string) (map[string]*
 	}
 }
 
-// serviceGone records that a PLS disappeared: its known connections are
-// Removed. An operator who names it (API, CLI) is told: a PLS plsgate never
-// recorded is ServiceNotFoundError, and every connection it had is listed as
-// removed, also those recorded before.
-func (r *Reconciler) serviceGone(ctx context.Context, plsID string, t Trigger, cause error) ([]Outcome, error) {
+// resourceGone records that a resource disappeared: its known connections are
+// Removed. An operator who names it (API, CLI) is told: a resource plsgate
+// never recorded is ServiceNotFoundError, and every connection it had is
+// listed as removed, also those recorded before.
+func (r *Reconciler) resourceGone(ctx context.Context, p resource.Provider, plsID string, t Trigger, cause error) ([]Outcome, error) {
 	rows, err := r.storedRows(ctx, plsID)
 	if err != nil {
 		return nil, err
@@ -329,7 +364,7 @@ func (r *Reconciler) serviceGone(ctx context.Context, plsID string, t Trigger, c
 	if len(rows) == 0 && t.operatorAsked() {
 		return nil, &ServiceNotFoundError{PLSID: plsID, cause: cause}
 	}
-	run := &serviceRun{r: r, pls: &arm.PrivateLinkService{ID: plsID}, trig: t}
+	run := &resourceRun{r: r, prov: p, res: &resource.Resource{ID: plsID}, trig: t}
 	var outs []Outcome
 	var errs []error
 	for _, row := range rows {
@@ -343,10 +378,10 @@ func (r *Reconciler) serviceGone(ctx context.Context, plsID string, t Trigger, c
 		if o.Err != nil {
 			errs = append(errs, o.Err)
 		}
-		o.Reason = serviceGoneReason
+		o.Reason = goneReason(plsID)
 		outs = append(outs, o)
 	}
-	r.log().Info("private link service not found: known connections marked removed", "pls", plsID, "connections", len(outs))
+	r.log().Info(noun(plsID)+" not found: known connections marked removed", "pls", plsID, "connections", len(outs))
 	return outs, joinErrs(errs)
 }
 
@@ -367,13 +402,14 @@ func (r *Reconciler) recordServiceFailure(ctx context.Context, plsID string, t T
 	}
 }
 
-// serviceRun carries per-PLS, per-call state (the Web PubSub lookups are done
-// at most once per call).
-type serviceRun struct {
+// resourceRun carries per-resource, per-call state (the Web PubSub lookups
+// are done at most once per call).
+type resourceRun struct {
 	r      *Reconciler
-	pls    *arm.PrivateLinkService
+	prov   resource.Provider // the provider of res's kind
+	res    *resource.Resource
 	trig   Trigger
-	readAt time.Time // when pls was read from ARM
+	readAt time.Time // when res was read from ARM
 
 	holderID string         // identifies this call's claims (lease holder)
 	protocol store.Protocol // the store's verbs for this call (proto)

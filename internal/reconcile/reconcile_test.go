@@ -58,7 +58,7 @@ func newEnv(t testing.TB, pol string) *env {
 		t.Fatal(err)
 	}
 	e := &env{arm: newFakeARM(), store: newFakeStore(), clock: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
-	e.r = &Reconciler{ARM: e.arm, SharedLinks: e.arm, Store: e.store, Policy: p, WebPubSubIDs: []string{wpsID}, Now: e.now}
+	e.r = &Reconciler{Providers: providers(e.arm), SharedLinks: e.arm, Store: e.store, Policy: p, WebPubSubIDs: []string{wpsID}, Now: e.now}
 	return e
 }
 

@@ -7,20 +7,21 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/plsgate/plsgate/internal/arm"
+	"github.com/plsgate/plsgate/internal/resource"
 	"github.com/plsgate/plsgate/internal/store"
 )
 
 // Scope is what a scan covers.
 type Scope struct {
-	Subscriptions []string // list every PLS of each (one ARM call per page)
-	PLSIDs        []string // explicit PLSs (one GET each)
+	Subscriptions []string // list every resource of each, of every registered kind (one ARM call per page)
+	PLSIDs        []string // explicit resources, PLSs or of another registered kind (one GET each)
 }
 
 // ScanOptions tune one scan.
@@ -74,7 +75,7 @@ func ScopeKey(s Scope) string {
 	subs := slices.Clone(s.Subscriptions)
 	ids := make([]string, len(s.PLSIDs))
 	for i, id := range s.PLSIDs {
-		ids[i] = arm.NormalizeID(id)
+		ids[i] = resource.Normalize(id)
 	}
 	slices.Sort(subs)
 	slices.Sort(ids)
@@ -82,8 +83,9 @@ func ScopeKey(s Scope) string {
 	return "scan-" + hex.EncodeToString(h[:8])
 }
 
-// position is where a scan stands: the source index (explicit PLSs first, then
-// each subscription) and how many PLSs of that source are done, in list order.
+// position is where a scan stands: the source index (explicit resources
+// first, then each subscription × kind) and how many resources of that source
+// are done, in list order.
 type position struct{ source, done int }
 
 func (p position) String() string { return fmt.Sprintf("%d:%d", p.source, p.done) }
@@ -101,7 +103,8 @@ func parsePosition(s string) (position, bool) {
 	return position{src, done}, true
 }
 
-// Scan reconciles every PLS in scope with bounded concurrency, streaming list
+// Scan reconciles every resource in scope (PLSs and every other registered
+// kind, through their providers) with bounded concurrency, streaming list
 // pages so memory does not grow with the number of PLSs. When the budget runs
 // out it stops dispatching, waits for the PLSs in flight, and stores the
 // position so the next scan continues there. The Functions timer runs one tick
@@ -239,12 +242,17 @@ func (r *Reconciler) Scan(ctx context.Context, scope Scope, runs RunRecorder, t 
 		mu.Unlock()
 	}
 
-	// Sources in a fixed order: the explicit PLSs (if any) as one source, then
-	// one per subscription. Within a source the order is the list order.
+	// Sources in a fixed order: the explicit resources (if any) as one source,
+	// then one per subscription and registered kind (kinds in type order), so
+	// a kind that cannot be listed does not hide the others and a stored
+	// position counts within one listing. Within a source the order is the
+	// list order. With only the private link service registered this is one
+	// source per subscription, as before kinds.
 	type source struct {
-		ids   []string // explicit PLSs
+		ids   []string // explicit resources
 		sub   string
-		graph bool // Resource Graph candidates across scope.Subscriptions
+		prov  resource.Provider // lists sub's resources of its kind
+		graph bool              // Resource Graph candidates across scope.Subscriptions
 	}
 	var srcs []source
 	if len(scope.PLSIDs) > 0 {
@@ -253,8 +261,11 @@ func (r *Reconciler) Scan(ctx context.Context, scope Scope, runs RunRecorder, t 
 	if r.Graph != nil && len(scope.Subscriptions) > 0 {
 		srcs = append(srcs, source{graph: true})
 	} else {
+		provs := r.sortedProviders()
 		for _, sub := range scope.Subscriptions {
-			srcs = append(srcs, source{sub: sub})
+			for _, p := range provs {
+				srcs = append(srcs, source{sub: sub, prov: p})
+			}
 		}
 	}
 	var listErr error
@@ -305,9 +316,9 @@ sources:
 			}
 			continue
 		}
-		sub := srcs[si].sub
+		sub, prov := srcs[si].sub, srcs[si].prov
 		idx := 0
-		pages, stopReading := r.prefetch(r.ARM.ListPrivateLinkServices(dispatchCtx, sub))
+		pages, stopReading := r.prefetch(prov.List(dispatchCtx, sub))
 		defer stopReading()
 		for fp := range pages {
 			page, err, pageReadAt := fp.page, fp.err, fp.readAt
@@ -316,17 +327,19 @@ sources:
 					stopped = true
 					break sources
 				}
-				listErr = errors.Join(listErr, armErrWrap("list private link services of subscription "+sub, err))
+				listErr = errors.Join(listErr, armErrWrap("list "+listNoun(prov.Kind())+" of subscription "+sub, err))
 				break
 			}
-			for _, pls := range page {
+			for _, res := range page {
 				i := idx
 				idx++
 				if i < skip {
 					continue
 				}
 				count()
-				if !dispatch(si, i, func(ctx context.Context) ([]Outcome, error) { return r.ReconcileService(ctx, pls, t, pageReadAt) }) {
+				if !dispatch(si, i, func(ctx context.Context) ([]Outcome, error) {
+					return r.reconcileResource(ctx, prov, res, t, pageReadAt)
+				}) {
 					stopped = true
 					break sources
 				}
@@ -369,9 +382,27 @@ sources:
 	return sum, allErr
 }
 
+// sortedProviders are the providers in type order: a scan's fixed order.
+func (r *Reconciler) sortedProviders() []resource.Provider {
+	out := make([]resource.Provider, 0, len(r.Providers))
+	for _, k := range slices.Sorted(maps.Keys(r.Providers)) {
+		out = append(out, r.Providers[k])
+	}
+	return out
+}
+
+// listNoun names a kind's resources in messages ("private link services",
+// else the ARM type).
+func listNoun(k resource.Kind) string {
+	if strings.EqualFold(k.Type, resource.PrivateLinkService.Type) {
+		return "private link services"
+	}
+	return k.Type + " resources"
+}
+
 // fetchedPage is one list page read ahead by prefetch.
 type fetchedPage struct {
-	page   []*arm.PrivateLinkService
+	page   []*resource.Resource
 	err    error
 	readAt time.Time // when its read started: a row written after it may be fresher
 }
@@ -381,7 +412,7 @@ type fetchedPage struct {
 // instead of leaving the workers idle meanwhile. Memory stays bounded: besides
 // the page being dispatched, one page waits in the channel and one may be
 // being read. stop ends the reader early (safe to call more than once).
-func (r *Reconciler) prefetch(seq iter.Seq2[[]*arm.PrivateLinkService, error]) (pages <-chan fetchedPage, stop func()) {
+func (r *Reconciler) prefetch(seq iter.Seq2[[]*resource.Resource, error]) (pages <-chan fetchedPage, stop func()) {
 	ch := make(chan fetchedPage, 1)
 	done := make(chan struct{})
 	go func() {

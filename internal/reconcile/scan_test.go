@@ -14,6 +14,7 @@ import (
 	"github.com/plsgate/plsgate/internal/arm"
 	"github.com/plsgate/plsgate/internal/arm/armfake"
 	"github.com/plsgate/plsgate/internal/policy"
+	"github.com/plsgate/plsgate/internal/resource"
 	"github.com/plsgate/plsgate/internal/store"
 	"github.com/plsgate/plsgate/internal/store/memstore"
 )
@@ -51,12 +52,12 @@ type scanARM struct {
 	onWrite  func(plsID string)
 }
 
-func (a *scanARM) ListPrivateLinkServices(ctx context.Context, s string) iter.Seq2[[]*arm.PrivateLinkService, error] {
+func (a *scanARM) List(ctx context.Context, s string) iter.Seq2[[]*resource.Resource, error] {
 	if err := a.failList[s]; err != nil {
-		return func(yield func([]*arm.PrivateLinkService, error) bool) { yield(nil, err) }
+		return func(yield func([]*resource.Resource, error) bool) { yield(nil, err) }
 	}
-	return func(yield func([]*arm.PrivateLinkService, error) bool) {
-		for page, err := range a.ARM.ListPrivateLinkServices(ctx, s) {
+	return func(yield func([]*resource.Resource, error) bool) {
+		for page, err := range a.ARM.List(ctx, s) {
 			a.pages.Add(1)
 			if !yield(page, err) {
 				return
@@ -89,7 +90,7 @@ func newScanEnv(t *testing.T) (*env, *scanARM) {
 	t.Helper()
 	e := newEnv(t, testPolicy)
 	a := &scanARM{ARM: e.arm}
-	e.r.ARM = a
+	e.r.Providers = providers(a)
 	return e, a
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/plsgate/plsgate/internal/arm"
+	"github.com/plsgate/plsgate/internal/resource"
 	"github.com/plsgate/plsgate/internal/store"
 )
 
@@ -34,10 +35,12 @@ type BindingLister interface {
 	ListBindings(ctx context.Context, splID string) ([]store.Binding, error)
 }
 
-// ReconcileSharedLink reconciles the private link service a shared private
-// link resource targets: on a write, one ARM read of the resource, then the
-// usual Reconcile of its PLS (the binding rules apply); on a delete, the PLS
-// plsgate's binding names, if any. inScope tells the PLSs plsgate manages.
+// ReconcileSharedLink reconciles the resource a shared private link resource
+// targets (its privateLinkResourceId: a private link service, or a resource of
+// another registered kind): on a write, one ARM read of the shared private
+// link resource, then the usual Reconcile of its target (the binding rules
+// apply); on a delete, the resource plsgate's binding names, if any. inScope
+// tells the resources plsgate manages.
 func (r *Reconciler) ReconcileSharedLink(ctx context.Context, ev SharedLinkEvent, inScope func(string) bool, t Trigger) ([]Outcome, error) {
 	if ev.Deleted {
 		return r.sharedLinkDeleted(ctx, ev, inScope, t)
@@ -57,9 +60,11 @@ func (r *Reconciler) ReconcileSharedLink(ctx context.Context, ev SharedLinkEvent
 	default:
 		return nil, armErrWrap("read shared private link resource "+ev.ID, err)
 	}
+	// The target is whatever privateLinkResourceId names, of any registered
+	// kind (a PLS usually); an ID no provider serves is not plsgate's.
 	plsID := spl.PrivateLinkResourceID
-	if _, _, _, perr := arm.ParsePrivateLinkServiceID(plsID); perr != nil || !inScope(plsID) {
-		r.log().Info("shared private link resource targets no private link service in scope: acknowledged", "sharedPrivateLinkResource", ev.ID, "target", plsID)
+	if !r.serves(plsID) || !inScope(plsID) {
+		r.log().Info("shared private link resource targets no resource in scope that plsgate manages: acknowledged", "sharedPrivateLinkResource", ev.ID, "target", plsID)
 		return nil, nil
 	}
 	if !strings.EqualFold(spl.ProvisioningState, "Succeeded") {
@@ -126,7 +131,7 @@ func (r *Reconciler) sharedLinkDeleted(ctx context.Context, ev SharedLinkEvent, 
 	var outs []Outcome
 	var errs []error
 	for _, b := range bs {
-		id := arm.NormalizeID(b.PLSID)
+		id := resource.Normalize(b.PLSID)
 		if seen[id] || !inScope(b.PLSID) {
 			continue
 		}
@@ -141,4 +146,15 @@ func (r *Reconciler) sharedLinkDeleted(ctx context.Context, ev SharedLinkEvent, 
 		r.log().Debug("deleted shared private link resource vouched for nothing: acknowledged", "sharedPrivateLinkResource", ev.ID)
 	}
 	return outs, joinErrs(errs)
+}
+
+// serves reports whether id names a resource (not one of its connections) of
+// a kind one of the providers serves.
+func (r *Reconciler) serves(id string) bool {
+	rid, _, ok := resource.ResourceOf(id)
+	if !ok || !resource.Same(rid, id) {
+		return false
+	}
+	_, err := r.Providers.For(id)
+	return err == nil
 }

@@ -1,5 +1,6 @@
-// Package armfake is an in-memory resource.Provider (also arm.PrivateLinkServices)
-// and arm.SharedPrivateLinks for unit tests (end-to-end tests use the emulator,
+// Package armfake is an in-memory resource.Provider (of the private link
+// service kind, or of the kind it is told) and arm.SharedPrivateLinks for unit
+// tests (end-to-end tests use the emulator,
 // internal/armemu). It counts reads, lists and writes, can fail the next
 // writes with 503 or hold them on a gate, keeps Rejected terminal as ARM does,
 // and moves a shared private link resource's status with the approval of its
@@ -30,8 +31,8 @@ type ARM struct {
 	pls  map[string]*arm.PrivateLinkService // by normalized ID
 	spls []arm.SharedPrivateLinkResource
 
-	// Gets, Lists and Writes count GetPrivateLinkService calls, list pages
-	// handed out and UpdateConnection calls.
+	// Gets, Lists and Writes count Get calls, list pages handed out and
+	// UpdateConnection calls.
 	Gets, Lists, Writes atomic.Int64
 	// FailWrites makes the next n UpdateConnection calls answer 503.
 	FailWrites atomic.Int64
@@ -53,9 +54,8 @@ type ARM struct {
 }
 
 var (
-	_ arm.PrivateLinkServices = (*ARM)(nil)
-	_ arm.SharedPrivateLinks  = (*ARM)(nil)
-	_ resource.Provider       = (*ARM)(nil)
+	_ arm.SharedPrivateLinks = (*ARM)(nil)
+	_ resource.Provider      = (*ARM)(nil)
 )
 
 // Kind is ResourceKind, or resource.PrivateLinkService when it is unset.
@@ -64,16 +64,6 @@ func (f *ARM) Kind() resource.Kind {
 		return resource.PrivateLinkService
 	}
 	return f.ResourceKind
-}
-
-// Get is GetPrivateLinkService (resource.Provider).
-func (f *ARM) Get(ctx context.Context, id string) (*resource.Resource, error) {
-	return f.GetPrivateLinkService(ctx, id)
-}
-
-// List is ListPrivateLinkServices (resource.Provider).
-func (f *ARM) List(ctx context.Context, sub string) iter.Seq2[[]*resource.Resource, error] {
-	return f.ListPrivateLinkServices(ctx, sub)
 }
 
 // New returns an empty fake.
@@ -146,8 +136,8 @@ func clonePLS(p *arm.PrivateLinkService) *arm.PrivateLinkService {
 	return &cp
 }
 
-// GetPrivateLinkService returns a copy of a PLS; 404 when absent.
-func (f *ARM) GetPrivateLinkService(_ context.Context, id string) (*arm.PrivateLinkService, error) {
+// Get returns a copy of a resource (a PLS) with its connections; 404 when absent.
+func (f *ARM) Get(_ context.Context, id string) (*resource.Resource, error) {
 	f.Gets.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -158,18 +148,18 @@ func (f *ARM) GetPrivateLinkService(_ context.Context, id string) (*arm.PrivateL
 	return clonePLS(p), nil
 }
 
-// ListPrivateLinkServices pages through the PLSs of a subscription, by ID.
-func (f *ARM) ListPrivateLinkServices(_ context.Context, sub string) iter.Seq2[[]*arm.PrivateLinkService, error] {
-	return func(yield func([]*arm.PrivateLinkService, error) bool) {
+// List pages through the resources (PLSs) of a subscription, by ID.
+func (f *ARM) List(_ context.Context, sub string) iter.Seq2[[]*resource.Resource, error] {
+	return func(yield func([]*resource.Resource, error) bool) {
 		f.mu.Lock()
-		var all []*arm.PrivateLinkService
+		var all []*resource.Resource
 		for _, p := range f.pls {
 			if strings.EqualFold(p.SubscriptionID, sub) {
 				all = append(all, clonePLS(p))
 			}
 		}
 		f.mu.Unlock()
-		slices.SortFunc(all, func(a, b *arm.PrivateLinkService) int { return strings.Compare(a.ID, b.ID) })
+		slices.SortFunc(all, func(a, b *resource.Resource) int { return strings.Compare(a.ID, b.ID) })
 		for len(all) > 0 {
 			f.Lists.Add(1)
 			n := len(all)
@@ -182,12 +172,6 @@ func (f *ARM) ListPrivateLinkServices(_ context.Context, sub string) iter.Seq2[[
 			all = all[n:]
 		}
 	}
-}
-
-// ListPrivateLinkServicesByResourceGroup lists the whole subscription (the
-// resource group is not filtered).
-func (f *ARM) ListPrivateLinkServicesByResourceGroup(ctx context.Context, sub, _ string) iter.Seq2[[]*arm.PrivateLinkService, error] {
-	return f.ListPrivateLinkServices(ctx, sub)
 }
 
 // GetConnection returns a copy of a connection; 404 when absent.

@@ -36,7 +36,7 @@ func TestARM(t *testing.T) {
 	f.AddSharedPrivateLinks(arm.SharedPrivateLinkResource{ID: wps + "/sharedPrivateLinkResources/s", WebPubSubID: wps, PrivateLinkResourceID: pls, Status: arm.StatusPending})
 
 	pages := 0
-	for page, err := range f.ListPrivateLinkServices(ctx, sub) {
+	for page, err := range f.List(ctx, sub) {
 		if err != nil || len(page) != 1 {
 			t.Fatalf("page %v %v", page, err)
 		}
@@ -83,7 +83,7 @@ func TestARM(t *testing.T) {
 }
 
 // TestProvider: the fake is a resource.Provider of the PLS kind, or of the kind it is told,
-// reachable through arm.Dispatch like a real provider.
+// found in resource.Providers by the kind of an ID like a real provider.
 func TestProvider(t *testing.T) {
 	ctx := context.Background()
 	f := New()
@@ -91,9 +91,27 @@ func TestProvider(t *testing.T) {
 		t.Fatalf("kind = %+v", f.Kind())
 	}
 	f.Add(&arm.PrivateLinkService{ID: pls, SubscriptionID: sub, Connections: []arm.Connection{{Name: "c", Status: arm.StatusPending}}})
-	d := arm.Dispatch(resource.Providers{"microsoft.network/privatelinkservices": f})
-	if r, err := d.GetPrivateLinkService(ctx, pls); err != nil || len(r.Connections) != 1 || f.Gets.Load() != 1 {
-		t.Fatalf("Get through Dispatch: %+v %v (gets %d)", r, err, f.Gets.Load())
+	g := New()
+	g.ResourceKind = resource.Kind{Type: "Contoso.Fake/gadgets"}
+	resource.Register(g.ResourceKind)
+	gid := "/subscriptions/" + sub + "/resourceGroups/rg/providers/Contoso.Fake/gadgets/g"
+	g.Add(&resource.Resource{ID: gid, SubscriptionID: sub})
+	ps := resource.Providers{}
+	ps.Add(f)
+	ps.Add(g)
+
+	p, err := ps.For(pls + "/privateEndpointConnections/c")
+	if err != nil || p != f {
+		t.Fatalf("For(PLS connection) = %v, %v; want the PLS fake", p, err)
+	}
+	if r, err := p.Get(ctx, pls); err != nil || len(r.Connections) != 1 || f.Gets.Load() != 1 {
+		t.Fatalf("Get through Providers: %+v %v (gets %d)", r, err, f.Gets.Load())
+	}
+	if p, err := ps.For(gid); err != nil || p != g || g.Kind().Type != "Contoso.Fake/gadgets" {
+		t.Fatalf("For(gadget) = %v, %v; want the gadget fake", p, err)
+	}
+	if _, err := g.Get(ctx, gid); err != nil || f.Gets.Load() != 1 {
+		t.Fatalf("gadget read: %v (PLS fake gets %d)", err, f.Gets.Load())
 	}
 	n := 0
 	for page, err := range f.List(ctx, sub) {
@@ -104,10 +122,5 @@ func TestProvider(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("List = %d resources", n)
-	}
-	g := New()
-	g.ResourceKind = resource.Kind{Type: "Contoso.Fake/gadgets"}
-	if g.Kind().Type != "Contoso.Fake/gadgets" {
-		t.Errorf("kind = %+v", g.Kind())
 	}
 }

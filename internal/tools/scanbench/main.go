@@ -134,7 +134,7 @@ func runChild(o options) error {
 	if err != nil {
 		return err
 	}
-	r := &reconcile.Reconciler{ARM: client, Store: st, Policy: pol,
+	r := &reconcile.Reconciler{Providers: arm.Providers(client), Store: st, Policy: pol,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	scope := reconcile.Scope{Subscriptions: []string{armemu.GenerateWorld(1, 0, 0, nil).PrivateLinkServices[0].SubscriptionID}}
 	if o.cpuProfile != "" {
