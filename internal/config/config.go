@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/plsgate/plsgate/internal/auth"
+
+	"github.com/plsgate/plsgate/internal/resource"
 )
 
 // DriftMode says what a reconcile does with an Approved connection that the
@@ -81,7 +83,7 @@ var Settings = []Setting{
 	{Name: "PLSGATE_TABLE_PREFIX", Help: "Prefix for the table names (connections, transitions, runs); letters and digits."},
 	{Name: "PLSGATE_POLICY", Default: "policy.yaml", Help: "Policy: a file path, or the YAML/JSON text inline."},
 	{Name: "SCOPE_SUBSCRIPTIONS", Help: "Comma-separated subscription IDs whose private link services plsgate manages."},
-	{Name: "SCOPE_PLS_IDS", Help: "Comma-separated private link service resource IDs plsgate manages (in addition to SCOPE_SUBSCRIPTIONS)."},
+	{Name: "SCOPE_PLS_IDS", Help: "Comma-separated resource IDs plsgate manages (private link services, or another registered kind), in addition to SCOPE_SUBSCRIPTIONS."},
 	{Name: "SCOPE_RESOURCE_GRAPH", Default: "false", Help: "Find Pending connections with an Azure Resource Graph query instead of listing every subscription (cheaper for many subscriptions; such scans see no drift on PLSs without a Pending connection)."},
 	{Name: "RECONCILE_SCHEDULE", Default: "0 */2 * * * *", Help: "NCRONTAB schedule of the drift reconciliation timer (read by the Functions host); the guaranteed path for requests from other tenants."},
 	{Name: "RECONCILE_CONCURRENCY", Default: "8", Help: "Private link services reconciled at once during a scan (1-64)."},
@@ -179,8 +181,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	c.ScopePLSIDs = list(get("SCOPE_PLS_IDS"))
 	for _, id := range c.ScopePLSIDs {
-		if !isResourceID(id, "microsoft.network/privatelinkservices") {
-			bad("SCOPE_PLS_IDS", "%q is not a private link service resource ID (/subscriptions/…/resourceGroups/…/providers/Microsoft.Network/privateLinkServices/NAME)", id)
+		// Any registered kind (resource.Kinds: private link services, and what providers add).
+		if rid, _, ok := resource.ResourceOf(id); !ok || !resource.Same(rid, id) {
+			bad("SCOPE_PLS_IDS", "%q is not the ID of a private link service (/subscriptions/…/resourceGroups/…/providers/Microsoft.Network/privateLinkServices/NAME) or of another resource kind plsgate manages", id)
 		}
 	}
 	c.WebPubSubIDs = list(get("WEBPUBSUB_IDS"))

@@ -252,3 +252,24 @@ func TestScanBudgetFitsTheSchedule(t *testing.T) {
 		t.Fatalf("a schedule that never fires: %v", err)
 	}
 }
+
+// SCOPE_PLS_IDS takes the resource IDs of any registered kind — a private link
+// service here — and refuses anything else: another type, a connection ID.
+func TestScopeIDsOfRegisteredKinds(t *testing.T) {
+	base := map[string]string{"AzureWebJobsStorage": "DefaultEndpointsProtocol=http;AccountName=a;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:1/a;"}
+	pls := "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/contoso/providers/Microsoft.Network/privateLinkServices/contoso-pls"
+	for id, ok := range map[string]bool{
+		pls: true,
+		pls + "/privateEndpointConnections/c1": false,
+		"/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/contoso/providers/Microsoft.Storage/storageAccounts/st": false,
+	} {
+		m := map[string]string{"SCOPE_PLS_IDS": id}
+		for k, v := range base {
+			m[k] = v
+		}
+		_, err := Load(env(m))
+		if (err == nil) != ok || (err != nil && !strings.Contains(err.Error(), "SCOPE_PLS_IDS")) {
+			t.Errorf("%s: err %v, want accepted=%v", id, err, ok)
+		}
+	}
+}
