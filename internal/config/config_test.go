@@ -259,7 +259,7 @@ func TestScopeIDsOfRegisteredKinds(t *testing.T) {
 	base := map[string]string{"AzureWebJobsStorage": "DefaultEndpointsProtocol=http;AccountName=a;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:1/a;"}
 	pls := "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/contoso/providers/Microsoft.Network/privateLinkServices/contoso-pls"
 	for id, ok := range map[string]bool{
-		pls: true,
+		pls:                                    true,
 		pls + "/privateEndpointConnections/c1": false,
 		"/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/contoso/providers/Microsoft.Storage/storageAccounts/st": false,
 	} {
