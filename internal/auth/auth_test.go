@@ -242,6 +242,11 @@ func TestEntraVerifier(t *testing.T) {
 	}{
 		{"v1, App ID URI", good(1, appIDURI)},
 		{"v2, client ID", good(2, clientID)},
+		{"v2, application roles only (no scp)", func() tokenissuer.Token {
+			k := good(2, clientID)
+			k.Extra = map[string]any{"scp": nil}
+			return k
+		}()},
 	} {
 		id, err := v.Verify(ctx, iss.MustMint(tc.tok))
 		if err != nil {
@@ -279,6 +284,9 @@ func TestEntraVerifier(t *testing.T) {
 		{"alg none", iss.MustMint(mod(2, func(k *tokenissuer.Token) { k.Alg = "none" })), "signature"},
 		{"HS256 keyed with the public key", iss.MustMint(mod(2, func(k *tokenissuer.Token) { k.Alg = "HS256" })), "signature"},
 		{"no oid", iss.MustMint(mod(2, func(k *tokenissuer.Token) { k.OID = "" })), "oid"},
+		// An ID token issued to our client ID: same issuer, audience and signature, but
+		// neither delegated scopes nor application roles.
+		{"ID token (no scp, no roles)", iss.MustMint(mod(2, func(k *tokenissuer.Token) { k.Roles = nil; k.Extra = map[string]any{"scp": nil} })), "not an access token"},
 		{"tampered payload", tamper(t, iss.MustMint(good(2, clientID))), "signature"},
 		{"garbage", "not.a.token", "signature"},
 		{"empty", "", "empty"},

@@ -194,6 +194,7 @@ type accessClaims struct {
 	UPN        string            `json:"upn"`
 	Groups     json.RawMessage   `json:"groups"` // an array, or a source name on overage
 	Roles      []string          `json:"roles"`
+	Scope      string            `json:"scp"`
 	ClaimNames map[string]string `json:"_claim_names"`
 }
 
@@ -237,6 +238,13 @@ func (v *EntraVerifier) Verify(ctx context.Context, raw string) (*Identity, erro
 	oid, ok := CanonicalGUID(c.OID)
 	if !ok {
 		return nil, &TokenError{"no object ID (oid) claim"}
+	}
+	// An access token carries delegated scopes (scp) or application roles (roles); an ID token
+	// issued to our client ID carries neither. Microsoft.Identity.Web refuses such a bearer token
+	// the same way (IDW10201, AzureAD/microsoft-identity-web#1038); azure-docs
+	// identity-platform access-token-claims-reference.md lists scp and roles as access-token claims.
+	if strings.TrimSpace(c.Scope) == "" && len(c.Roles) == 0 {
+		return nil, &TokenError{"not an access token (neither scp nor roles claim)"}
 	}
 	id := &Identity{OID: oid, UPN: c.UPN, Roles: c.Roles, TenantID: v.tenant}
 	var groups []string
