@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,7 +19,6 @@ import (
 
 	"github.com/plsgate/plsgate/internal/app"
 	"github.com/plsgate/plsgate/internal/armemu"
-	"github.com/plsgate/plsgate/internal/config"
 	"github.com/plsgate/plsgate/internal/devenv"
 	"github.com/plsgate/plsgate/internal/devenv/azurite"
 	"github.com/plsgate/plsgate/internal/devenv/tokenissuer"
@@ -213,26 +211,7 @@ func (s *stack) writeTopicCA(ctx context.Context) (string, error) {
 // its own for it. Its roots are then that file and the system's certificate
 // directories; it talks to nothing but loopback.
 func childEnv(environ []string, settings map[string]string, caFile string) []string {
-	drop := map[string]bool{devenv.SSLCertFile: true, "FUNCTIONS_CUSTOMHANDLER_PORT": true}
-	for _, st := range config.Settings {
-		drop[strings.ToUpper(st.Name)] = true
-	}
-	var env []string
-	for _, kv := range environ {
-		k, _, _ := strings.Cut(kv, "=")
-		if !drop[strings.ToUpper(k)] {
-			env = append(env, kv)
-		}
-	}
-	keys := make([]string, 0, len(settings))
-	for k := range settings {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		env = append(env, k+"="+settings[k])
-	}
-	return append(env, devenv.SSLCertFile+"="+caFile)
+	return append(devenv.ServeEnv(environ, settings, devenv.SSLCertFile), devenv.SSLCertFile+"="+caFile)
 }
 
 func (s *stack) startChild(ctx context.Context) error {

@@ -279,8 +279,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, resourceID string, t Trigger
 }
 
 // ReconcileResource converges a resource already read (e.g. from a list
-// page: no extra GET). readAt is when it was read (a row written after it
-// may be fresher).
+// page: no extra GET). readAt is when it was read: Web PubSub verification
+// counts candidates only on a read newer than its resource list (binding.go).
 func (r *Reconciler) ReconcileResource(ctx context.Context, res *resource.Resource, t Trigger, readAt time.Time) ([]Outcome, error) {
 	p, err := r.provider(res.ID)
 	if err != nil {

@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,7 +22,6 @@ import (
 
 	"github.com/plsgate/plsgate/internal/app"
 	"github.com/plsgate/plsgate/internal/armemu"
-	"github.com/plsgate/plsgate/internal/config"
 	"github.com/plsgate/plsgate/internal/devenv"
 	devazurite "github.com/plsgate/plsgate/internal/devenv/azurite"
 	"github.com/plsgate/plsgate/internal/hostemu"
@@ -200,7 +198,7 @@ func startStack(ctx context.Context, c stackConfig) (s *stack, err error) {
 	}
 	cmd := exec.Command(c.bin, "serve")
 	cmd.Dir = c.root
-	cmd.Env = childEnv(os.Environ(), settings)
+	cmd.Env = devenv.ServeEnv(os.Environ(), settings)
 	cmd.Stdout, cmd.Stderr = s.logFile, s.logFile
 	cmd.SysProcAttr = childProcAttr()
 	if err := cmd.Start(); err != nil {
@@ -245,31 +243,6 @@ func (s *stack) serve(h http.Handler) (string, error) {
 	s.servers = append(s.servers, srv)
 	go func() { _ = srv.Serve(ln) }()
 	return "http://" + ln.Addr().String(), nil
-}
-
-// childEnv is the environment without any plsgate setting the user may have
-// exported, plus the bench's settings.
-func childEnv(environ []string, settings map[string]string) []string {
-	drop := map[string]bool{"FUNCTIONS_CUSTOMHANDLER_PORT": true}
-	for _, st := range config.Settings {
-		drop[strings.ToUpper(st.Name)] = true
-	}
-	var env []string
-	for _, kv := range environ {
-		k, _, _ := strings.Cut(kv, "=")
-		if !drop[strings.ToUpper(k)] {
-			env = append(env, kv)
-		}
-	}
-	keys := make([]string, 0, len(settings))
-	for k := range settings {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		env = append(env, k+"="+settings[k])
-	}
-	return env
 }
 
 // waitAPI waits until plsgate has opened Table storage (503 until then).
