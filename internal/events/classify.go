@@ -95,12 +95,25 @@ type Classifier struct {
 	plsIDs  map[string]bool // normalized SCOPE_PLS_IDS
 	watched map[string]bool // subs ∪ the subscriptions of plsIDs
 	wps     map[string]bool // normalized WEBPUBSUB_IDS
-	kinds   []string        // subject fragments of the registered kinds (kindSubjects)
+	// The registered kinds, read once: Classify runs per event and the
+	// registry is fixed after init.
+	kinds    []resource.Kind
+	subjects []string // "/providers/<type>/" of each kind, lower case
+}
+
+// kindOfOperation is the registered kind whose operations op belongs to.
+func (c *Classifier) kindOfOperation(op string) (resource.Kind, bool) {
+	for _, k := range c.kinds {
+		if hasPrefixFold(op, k.OperationPrefix) {
+			return k, true
+		}
+	}
+	return resource.Kind{}, false
 }
 
 // namesKind reports whether an event subject names a resource of a registered kind.
 func (c *Classifier) namesKind(subject string) bool {
-	for _, f := range c.kinds {
+	for _, f := range c.subjects {
 		if containsLower(subject, f) {
 			return true
 		}
@@ -110,7 +123,10 @@ func (c *Classifier) namesKind(subject string) bool {
 
 // NewClassifier returns a Classifier for s.
 func NewClassifier(s Scope) *Classifier {
-	c := &Classifier{subs: map[string]bool{}, plsIDs: map[string]bool{}, watched: map[string]bool{}, wps: map[string]bool{}, kinds: kindSubjects()}
+	c := &Classifier{subs: map[string]bool{}, plsIDs: map[string]bool{}, watched: map[string]bool{}, wps: map[string]bool{}, kinds: resource.Kinds()}
+	for _, k := range c.kinds {
+		c.subjects = append(c.subjects, "/providers/"+strings.ToLower(k.Type)+"/")
+	}
 	for _, id := range s.WebPubSubIDs {
 		if n := resource.Normalize(id); n != "" {
 			c.wps[n] = true
@@ -212,7 +228,7 @@ func (c *Classifier) classifyResourceEvent(e Event, h Hint) (Hint, error) {
 		return h, nil
 	}
 
-	opKind, kindOp := kindOfOperation(op)
+	opKind, kindOp := c.kindOfOperation(op)
 	rid, _, ok := resource.ResourceOf(uri)
 	if !ok {
 		if kindOp {
@@ -280,7 +296,7 @@ func (c *Classifier) classifyNotification(e Event, h Hint) (Hint, error) {
 	if err != nil {
 		return h, c.malformed(e, err)
 	}
-	if !slices.ContainsFunc(NotificationResourceTypes(), func(t string) bool { return strings.EqualFold(t, n.Type) }) {
+	if !slices.ContainsFunc(c.kinds, func(k resource.Kind) bool { return strings.EqualFold(k.Type, n.Type) }) {
 		h.Why = "resource type " + n.Type + " is not a kind plsgate manages"
 		return h, nil
 	}

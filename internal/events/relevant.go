@@ -60,16 +60,6 @@ func OperationNames() []string {
 	return append(out, OperationPrivateEndpointWrite, OperationSharedPrivateLinkWrite, OperationSharedPrivateLinkDelete)
 }
 
-// kindOfOperation is the registered kind whose operations op belongs to.
-func kindOfOperation(op string) (resource.Kind, bool) {
-	for _, k := range resource.Kinds() {
-		if hasPrefixFold(op, k.OperationPrefix) {
-			return k, true
-		}
-	}
-	return resource.Kind{}, false
-}
-
 // The Web PubSub owner's own PUT/DELETE of a shared private link resource: an
 // ARM write in the Web PubSub resource's subscription, so Azure raises
 // Resource{Write,Delete}Success there (event-schema-subscriptions.md: events
@@ -112,15 +102,6 @@ const (
 	typePrivateEndpoint   = "Microsoft.Network/privateEndpoints"
 	typeSharedPrivateLink = "Microsoft.SignalRService/webPubSub/sharedPrivateLinkResources"
 )
-
-// kindSubjects are the subject fragments (lower case) of the registered kinds.
-func kindSubjects() []string {
-	var out []string
-	for _, k := range resource.Kinds() {
-		out = append(out, "/providers/"+strings.ToLower(k.Type)+"/")
-	}
-	return out
-}
 
 func oneOfFold(s string, list []string) bool {
 	for _, x := range list {
